@@ -1,0 +1,148 @@
+"""The Chalice app: routes, the SQS worker, and the clients they use. Wiring only.
+
+The api Lambda answers ``POST /webhooks/{source}`` and ``GET /health``; the
+worker Lambda consumes the deliveries queue. The work itself is in
+``chalicelib``: ``ingest.accept`` for the api, ``delivery.batch`` for the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import boto3
+import requests
+from chalice import Chalice, Response
+
+from chalicelib import __version__
+from chalicelib.delivery.batch import handle_sqs_batch
+from chalicelib.delivery.worker import WorkerServices
+from chalicelib.errors import IngestError, UnavailableError
+from chalicelib.ingest.accept import IngestServices, WebhookRequest, accept_webhook
+from chalicelib.observability import logger
+from chalicelib.settings import Settings, load_settings
+from chalicelib.stores.ledger import DynamoLedger
+from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
+from chalicelib.stores.queues import SqsQueue
+from chalicelib.stores.secrets import SecretsManagerStore
+from chalicelib.zoho.client import ZohoClient
+from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
+
+app = Chalice(app_name="zoho-webhook-adapter")
+
+# The queue the worker consumes is named at deploy time, before any stage
+# variable is set, so the name has a fixed default.
+DELIVERIES_QUEUE = os.environ.get("ZWA_DELIVERIES_QUEUE", "zwa-deliveries")
+
+_SETTINGS: Settings | None = None
+_INGEST: IngestServices | None = None
+_WORKER: WorkerServices | None = None
+
+
+def configure(
+    ingest: IngestServices | None = None, worker: WorkerServices | None = None
+) -> None:
+    """Use these services instead of building AWS ones (the functional tests' fakes)."""
+    global _INGEST, _WORKER
+    _INGEST, _WORKER = ingest, worker
+
+
+def get_settings() -> Settings:
+    global _SETTINGS
+    if _SETTINGS is None:
+        _SETTINGS = load_settings(os.environ)
+    return _SETTINGS
+
+
+def get_ingest() -> IngestServices:
+    global _INGEST
+    if _INGEST is None:
+        settings = get_settings()
+        _INGEST = IngestServices(
+            mappings=MappingCache(
+                DynamoMappingStore(boto3.client("dynamodb"), settings.mappings_table),
+                settings.mapping_cache_seconds,
+            ),
+            secrets=SecretsManagerStore(boto3.client("secretsmanager")),
+            ledger=DynamoLedger(boto3.client("dynamodb"), settings.deliveries_table),
+            queue=SqsQueue(boto3.client("sqs"), settings.deliveries_queue),
+            ledger_ttl_days=settings.ledger_ttl_days,
+        )
+    return _INGEST
+
+
+def get_worker() -> WorkerServices:
+    global _WORKER
+    if _WORKER is None:
+        settings = get_settings()
+        dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+        secrets = SecretsManagerStore(boto3.client("secretsmanager"))
+        session = requests.Session()
+        clients: dict[str, ZohoClient] = {}
+
+        def zoho_client(connection: str) -> ZohoClient:
+            if connection not in clients:
+                tokens = TokenProvider(
+                    secrets, session, connection_secret_id(settings.secret_prefix, connection)
+                )
+                clients[connection] = ZohoClient(
+                    session, tokens, timeout=settings.zoho_timeout_seconds
+                )
+            return clients[connection]
+
+        _WORKER = WorkerServices(
+            mappings=MappingCache(
+                DynamoMappingStore(dynamodb, settings.mappings_table),
+                settings.mapping_cache_seconds,
+            ),
+            ledger=DynamoLedger(dynamodb, settings.deliveries_table),
+            queue=SqsQueue(sqs, settings.deliveries_queue),
+            dead_letters=SqsQueue(sqs, settings.dead_letter_queue),
+            zoho=zoho_client,
+            retry_base_seconds=settings.retry_base_seconds,
+            retry_cap_seconds=settings.retry_cap_seconds,
+        )
+    return _WORKER
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return Response({"code": code, "message": message}, status_code=status)
+
+
+@app.route("/webhooks/{source}", methods=["POST"], content_types=["*/*"])
+def receive_webhook(source: str) -> Response:
+    request = app.current_request
+    raw = request.raw_body
+    webhook = WebhookRequest(
+        source=source,
+        headers=dict(request.headers),
+        raw_body=raw.encode("utf-8") if isinstance(raw, str) else raw or b"",
+    )
+    try:
+        accepted = accept_webhook(webhook, get_ingest(), time.time())
+    except IngestError as exc:
+        logger.info("webhook refused", extra={"source": source, "code": exc.code})
+        return error_response(exc.status, exc.code, exc.message)
+    except UnavailableError as exc:
+        logger.warning("webhook not accepted", extra={"source": source, "reason": str(exc)})
+        return error_response(503, "UNAVAILABLE", f"{exc}; nothing was recorded, retry later")
+    except Exception as exc:  # noqa: BLE001 - the caller must never see a 500
+        logger.error("unexpected error", extra={"source": source, "error": type(exc).__name__})
+        return error_response(503, "UNAVAILABLE", "the webhook could not be recorded; retry later")
+    logger.info("webhook accepted", extra={
+        "source": source, "delivery_id": accepted.delivery_id, "status": accepted.status})
+    return Response(
+        {"delivery_id": accepted.delivery_id, "status": accepted.status},
+        status_code=accepted.http_status,
+    )
+
+
+@app.route("/health", methods=["GET"])
+def health() -> dict[str, Any]:
+    return {"status": "ok", "version": __version__}
+
+
+@app.on_sqs_message(queue=DELIVERIES_QUEUE, batch_size=10)
+def apply_deliveries(event: Any) -> dict[str, Any]:
+    return handle_sqs_batch(event.to_dict(), get_worker(), event.context)

@@ -1,0 +1,44 @@
+"""The queued delivery: the message the api Lambda sends and the worker reads (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    """One accepted webhook: where from, its id, when, the headers kept, the parsed body."""
+
+    source: str
+    delivery_id: str
+    received_at: float
+    headers: Mapping[str, str]
+    body: Any
+
+    def to_message(self) -> dict[str, Any]:
+        """The JSON object sent on the queue."""
+        return {
+            "source": self.source,
+            "delivery_id": self.delivery_id,
+            "received_at": self.received_at,
+            "headers": dict(self.headers),
+            "body": self.body,
+        }
+
+    @classmethod
+    def from_message(cls, text: str) -> QueuedDelivery:
+        """Read a queue message body; ``ValueError`` when it is not a delivery."""
+        try:
+            message = json.loads(text)
+            return cls(
+                source=str(message["source"]),
+                delivery_id=str(message["delivery_id"]),
+                received_at=float(message.get("received_at", 0)),
+                headers=dict(message.get("headers") or {}),
+                body=message.get("body"),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError("the queue message is not a delivery") from exc

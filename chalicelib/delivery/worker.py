@@ -1,0 +1,218 @@
+"""Applying one queued delivery: map it, send each rule's update, record what happened.
+
+``process_message`` is what the worker does with one SQS message; the decisions
+(which rules, which body, success or retry or give up, how long to wait) are made
+by the pure modules, and the adapters it is given do the I/O. A rule that
+already succeeded for this delivery is never sent again, so a retry or a
+redrive repeats only what did not happen.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chalicelib.delivery.backoff import next_visibility_timeout, retries_exhausted
+from chalicelib.delivery.message import QueuedDelivery
+from chalicelib.errors import (
+    DeliveryError,
+    Failure,
+    MappingError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnavailableError,
+)
+from chalicelib.mapping.document import MappingDocument, RetryPolicy
+from chalicelib.mapping.engine import matching_rules, plan_update
+from chalicelib.observability import logger
+from chalicelib.stores.ledger import Ledger
+from chalicelib.stores.mappings import MappingCache
+from chalicelib.stores.queues import Queue
+from chalicelib.zoho.client import ZohoClient
+from chalicelib.zoho.responses import STALE
+
+APPLIED = "applied"
+STALE_STATUS = "stale"
+IGNORED = "ignored"
+FAILED = "failed"
+DEAD = "dead"
+QUEUED = "queued"
+FINAL_STATUSES = frozenset({APPLIED, "unchanged", IGNORED, STALE_STATUS, FAILED, DEAD})
+_DONE_RULE_OUTCOMES = frozenset({APPLIED, "unchanged", STALE_STATUS})
+
+
+class RetryLaterError(Exception):
+    """The message stays on the queue and comes back after its visibility timeout."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Which try this is, from the SQS record (ApproximateReceiveCount, SentTimestamp)."""
+
+    number: int
+    first_sent_at: float
+    receipt_handle: str
+
+
+@dataclass
+class WorkerServices:
+    """What the worker needs from the outside world."""
+
+    mappings: MappingCache
+    ledger: Ledger
+    queue: Queue
+    dead_letters: Queue
+    zoho: Callable[[str], ZohoClient]
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 900.0
+    draw: Callable[[], float] = field(default=random.random)
+
+
+def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
+    """Handle one message; returns the delivery's status or raises ``RetryLaterError``."""
+    try:
+        delivery = QueuedDelivery.from_message(text)
+    except ValueError:
+        failure = Failure(code="MALFORMED_MESSAGE", message="the queue message is not a delivery")
+        services.dead_letters.send(
+            {"raw": text[:1024]}, {"failure_code": failure.code, "failure": _json(failure)}
+        )
+        logger.error("dead-lettered a malformed queue message")
+        return FAILED
+    logger.append_keys(source=delivery.source, delivery_id=delivery.delivery_id)
+    logger.set_correlation_id(delivery.delivery_id)
+    known = _ledger_item(services, delivery)
+    if known.get("status") in FINAL_STATUSES:
+        logger.info("delivery already finished", extra={"status": known.get("status")})
+        return str(known["status"])
+    document: MappingDocument | None = None
+    try:
+        document = services.mappings.get(delivery.source)
+        status = _apply(delivery, document, known, attempt, services, now)
+    except PermanentDeliveryError as exc:
+        return _dead_letter(delivery, exc.failure, FAILED, attempt, services, now)
+    except (RetryableDeliveryError, UnavailableError) as exc:
+        failure = exc.failure if isinstance(exc, DeliveryError) else Failure(
+            code="AWS_UNAVAILABLE", message=str(exc))
+        policy = document.retry if document is not None else RetryPolicy()
+        if retries_exhausted(attempt.number, now - attempt.first_sent_at, policy):
+            return _dead_letter(delivery, failure, DEAD, attempt, services, now)
+        return _retry_later(delivery, failure, attempt, services, now)
+    services.ledger.update(delivery.source, delivery.delivery_id, {
+        "status": status, "updated_at": now, "attempts": attempt.number,
+    })
+    logger.info("delivery finished", extra={"status": status, "attempt": attempt.number})
+    return status
+
+
+def _ledger_item(services: WorkerServices, delivery: QueuedDelivery) -> dict[str, Any]:
+    try:
+        return services.ledger.get(delivery.source, delivery.delivery_id) or {}
+    except UnavailableError as exc:
+        raise RetryLaterError(str(exc)) from exc
+
+
+def _apply(
+    delivery: QueuedDelivery,
+    document: MappingDocument | None,
+    known: dict[str, Any],
+    attempt: Attempt,
+    services: WorkerServices,
+    now: float,
+) -> str:
+    if document is None or not document.enabled:
+        raise PermanentDeliveryError(Failure(
+            code="UNKNOWN_SOURCE",
+            message=f"no enabled mapping for the source {delivery.source!r} any more"))
+    services.ledger.update(delivery.source, delivery.delivery_id, {
+        "status": QUEUED, "attempts": attempt.number, "updated_at": now,
+        "mapping_version": document.version,
+    })
+    rules = matching_rules(document, delivery.body, delivery.headers)
+    if not rules:
+        return IGNORED
+    done = {
+        name for name, outcome in (known.get("rules") or {}).items()
+        if isinstance(outcome, dict) and outcome.get("outcome") in _DONE_RULE_OUTCOMES
+    }
+    outcomes = []
+    for rule in rules:
+        if rule.name in done:
+            continue
+        try:
+            plan = plan_update(rule, delivery.body, delivery.headers)
+        except MappingError as exc:
+            failure = Failure(
+                code="MAPPING_ERROR", message=exc.message, api_name=exc.field or None,
+                rule=rule.name, path=exc.path or None)
+            _record_rule(services, delivery, rule.name, {"outcome": FAILED, "code": failure.code})
+            raise PermanentDeliveryError(failure) from exc
+        try:
+            outcome = services.zoho(document.connection).update_record(plan)
+        except DeliveryError as exc:
+            kind = FAILED if isinstance(exc, PermanentDeliveryError) else "retrying"
+            _record_rule(services, delivery, rule.name, {
+                "outcome": kind, "module": plan.module, "code": exc.failure.code})
+            raise type(exc)(replace(exc.failure, rule=rule.name)) from exc
+        result = STALE_STATUS if outcome.kind == STALE else APPLIED
+        outcomes.append(result)
+        _record_rule(services, delivery, rule.name, {
+            "outcome": result, "module": plan.module, "record_id": outcome.record_id,
+            "at": now,
+        })
+    return STALE_STATUS if outcomes and all(o == STALE_STATUS for o in outcomes) else APPLIED
+
+
+def _record_rule(
+    services: WorkerServices, delivery: QueuedDelivery, rule: str, outcome: dict[str, Any]
+) -> None:
+    services.ledger.update(delivery.source, delivery.delivery_id, {}, rule_outcomes={rule: outcome})
+
+
+def _retry_later(
+    delivery: QueuedDelivery, failure: Failure, attempt: Attempt, services: WorkerServices,
+    now: float,
+) -> str:
+    seconds = next_visibility_timeout(
+        attempt.number, services.retry_base_seconds, services.retry_cap_seconds, services.draw()
+    )
+    try:
+        services.queue.delay(attempt.receipt_handle, seconds)
+        services.ledger.update(delivery.source, delivery.delivery_id, {
+            "status": QUEUED, "attempts": attempt.number, "updated_at": now,
+            "last_error": failure.to_dict(), "next_attempt_at": now + seconds,
+        })
+    except UnavailableError:
+        logger.warning("could not record the retry; the queue's own timeout applies")
+    logger.warning("delivery will be retried", extra={
+        "code": failure.code, "attempt": attempt.number, "delay_seconds": seconds})
+    raise RetryLaterError(f"{failure.code}: retry in {seconds}s")
+
+
+def _dead_letter(
+    delivery: QueuedDelivery, failure: Failure, status: str, attempt: Attempt,
+    services: WorkerServices, now: float,
+) -> str:
+    try:
+        services.dead_letters.send(delivery.to_message(), {
+            "source": delivery.source, "delivery_id": delivery.delivery_id,
+            "failure_code": failure.code, "failure": _json(failure), "status": status,
+        })
+        services.ledger.update(delivery.source, delivery.delivery_id, {
+            "status": status, "attempts": attempt.number, "updated_at": now,
+            "last_error": failure.to_dict(),
+        })
+    except UnavailableError as exc:
+        # Not yet safe to drop the message: it comes back and ends here again.
+        raise RetryLaterError(str(exc)) from exc
+    logger.error("delivery dead-lettered", extra={
+        "status": status, "code": failure.code, "api_name": failure.api_name,
+        "attempt": attempt.number})
+    return status
+
+
+def _json(failure: Failure) -> str:
+    return json.dumps(failure.to_dict(), separators=(",", ":"))

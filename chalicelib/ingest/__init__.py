@@ -1,0 +1,1 @@
+"""Ingest: the api Lambda's side of the pipeline (request parsing, signatures, acceptance)."""

@@ -1,0 +1,1 @@
+"""The mapping language: documents, expressions, value transforms and the engine (all pure)."""

@@ -1,0 +1,415 @@
+"""The mapping document: parsed, checked and compiled once, then used read-only (pure).
+
+``parse_mapping(raw)`` turns the JSON a user stores (SPEC section 3) into frozen
+dataclasses with every expression compiled, or raises ``MappingDocumentError``
+listing every problem it found, each naming where it is (``rules[0].fields.Email``).
+Checks against a live Zoho module's field metadata live apart (they need I/O).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chalicelib.errors import MappingDocumentError
+from chalicelib.mapping.expressions import Expression, ExpressionSyntaxError, compile_expression
+from chalicelib.mapping.transforms import FIELD_TYPES, TransformOptions
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+SIGNATURE_SCHEMES = frozenset({"none", "hmac"})
+# Part of the language, not yet carried out by this version: refused when saved
+# rather than silently ignored.
+NOT_YET_SUPPORTED = {
+    "each": "splitting a body into several deliveries",
+    "event_time": "the ordering guard",
+    "if_unmodified_since": "the ordering guard",
+}
+_DOCUMENT_KEYS = frozenset(
+    {"source", "enabled", "connection", "verify", "delivery_id", "max_body_bytes", "retry",
+     "rules", "each", "description", "version"}
+)
+_RULE_KEYS = frozenset(
+    {"name", "when", "module", "record", "event_time", "if_unmodified_since", "trigger",
+     "skip_cadences", "layout_id", "skip_unchanged", "fields", "description"}
+)
+_FIELD_KEYS = frozenset(
+    {"path", "value", "template", "type", "map", "default", "required", "split", "append",
+     "scale", "timezone", "format", "max_length", "truncate", "null"}
+)
+_VERIFY_KEYS = frozenset(
+    {"scheme", "secret_id", "header", "algorithm", "encoding", "prefix", "timestamp_header",
+     "tolerance_seconds"}
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_$]*$")
+_TEMPLATE_SLOT = re.compile(r"\{([^{}]+)\}")
+_TRIGGERS = frozenset({"workflow", "approval", "blueprint", "pathfinder", "orchestration"})
+MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """How a source's requests are authenticated."""
+
+    scheme: str = "none"
+    secret_id: str | None = None
+    header: str | None = None
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    prefix: str = ""
+    timestamp_header: str | None = None
+    tolerance_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a delivery keeps being retried before it is dead."""
+
+    max_attempts: int = 8
+    max_age_seconds: int = 86400
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one Zoho field gets its value: from a path, a constant or a template."""
+
+    api_name: str
+    expression: Expression | None = None
+    constant: Any = MISSING
+    template: str | None = None
+    template_slots: tuple[tuple[str, Expression], ...] = ()
+    options: TransformOptions = field(default_factory=TransformOptions)
+    default: Any = MISSING
+    required: bool = False
+    null: str = "omit"
+    append: bool = False
+
+    @property
+    def source_text(self) -> str:
+        """Where the value comes from, for error messages."""
+        if self.expression is not None:
+            return self.expression.text
+        if self.template is not None:
+            return f"template {self.template}"
+        return "value"
+
+
+@dataclass(frozen=True)
+class RecordLocator:
+    """How a rule finds its Zoho record: by id or by an External ID field."""
+
+    kind: str
+    value: Expression
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: when it matches, one single-record PUT."""
+
+    name: str
+    module: str
+    record: RecordLocator
+    fields: tuple[FieldSpec, ...]
+    when: Expression | None = None
+    trigger: tuple[str, ...] | None = None
+    skip_cadences: bool = False
+    layout_id: str | None = None
+    skip_unchanged: bool = True
+
+
+@dataclass(frozen=True)
+class MappingDocument:
+    """A source's whole mapping, compiled."""
+
+    source: str
+    rules: tuple[Rule, ...]
+    enabled: bool = True
+    connection: str = "default"
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    delivery_id: Expression | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    version: int | None = None
+
+
+class _Problems:
+    """Collects problems so that one save reports all of them at once."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, what: str) -> None:
+        self.items.append(f"{where}: {what}" if where else what)
+
+    def expression(self, where: str, text: Any) -> Expression | None:
+        try:
+            return compile_expression(text)
+        except ExpressionSyntaxError as exc:
+            self.add(where, str(exc))
+            return None
+
+    def unknown_keys(self, where: str, given: dict[str, Any], known: frozenset[str]) -> None:
+        for key in sorted(set(given) - known):
+            self.add(where, f"unknown key {key!r}")
+
+
+def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
+    """Compile a mapping document, or raise ``MappingDocumentError`` with every problem."""
+    problems = _Problems()
+    if not isinstance(raw, dict):
+        raise MappingDocumentError(["the mapping document must be a JSON object"])
+    problems.unknown_keys("", raw, _DOCUMENT_KEYS)
+    for key, feature in NOT_YET_SUPPORTED.items():
+        if key in raw and raw[key] not in (None, False):
+            problems.add(key, f"{feature} is not supported by this version")
+    source = raw.get("source")
+    if not isinstance(source, str) or not _NAME.match(source):
+        problems.add("source", "must be a name of letters, digits, '-', '_' or '.'")
+    verify = _parse_verify(raw.get("verify", {"scheme": "none"}), problems)
+    delivery_id = None
+    if raw.get("delivery_id") is not None:
+        delivery_id = problems.expression("delivery_id", raw["delivery_id"])
+    max_body = raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    if not _positive_int(max_body):
+        problems.add("max_body_bytes", "must be a positive whole number")
+    retry = _parse_retry(raw.get("retry", {}), problems)
+    rules_raw = raw.get("rules")
+    rules: list[Rule] = []
+    if not isinstance(rules_raw, list) or not rules_raw:
+        problems.add("rules", "must be a non-empty list")
+    else:
+        for index, rule_raw in enumerate(rules_raw):
+            rule = _parse_rule(rule_raw, f"rules[{index}]", problems)
+            if rule is not None:
+                rules.append(rule)
+        names = [rule.name for rule in rules]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.add("rules", f"the rule name {name!r} is used twice")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.add("enabled", "must be true or false")
+    connection = raw.get("connection", "default")
+    if not isinstance(connection, str) or not _NAME.match(connection):
+        problems.add("connection", "must be a connection name")
+    if problems.items:
+        raise MappingDocumentError(problems.items)
+    return MappingDocument(
+        source=source,
+        rules=tuple(rules),
+        enabled=enabled,
+        connection=connection,
+        verify=verify,
+        delivery_id=delivery_id,
+        max_body_bytes=int(max_body),
+        retry=retry,
+        version=version,
+    )
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _parse_verify(raw: Any, problems: _Problems) -> VerifyConfig:
+    if not isinstance(raw, dict):
+        problems.add("verify", "must be an object")
+        return VerifyConfig()
+    problems.unknown_keys("verify", raw, _VERIFY_KEYS)
+    scheme = raw.get("scheme", "none")
+    if scheme not in SIGNATURE_SCHEMES:
+        problems.add("verify.scheme", f"{scheme!r} is not supported; use one of "
+                     f"{', '.join(sorted(SIGNATURE_SCHEMES))}")
+    config = VerifyConfig(
+        scheme=scheme,
+        secret_id=raw.get("secret_id"),
+        header=raw.get("header"),
+        algorithm=raw.get("algorithm", "sha256"),
+        encoding=raw.get("encoding", "hex"),
+        prefix=raw.get("prefix", ""),
+        timestamp_header=raw.get("timestamp_header"),
+        tolerance_seconds=raw.get("tolerance_seconds", 300),
+    )
+    if scheme != "none" and not isinstance(config.secret_id, str):
+        problems.add("verify.secret_id", "names the Secrets Manager secret holding the signing key")
+    if scheme == "hmac":
+        if not isinstance(config.header, str) or not config.header:
+            problems.add("verify.header", "names the header carrying the signature")
+        if config.algorithm not in ("sha1", "sha256", "sha512"):
+            problems.add("verify.algorithm", "must be sha1, sha256 or sha512")
+        if config.encoding not in ("hex", "base64"):
+            problems.add("verify.encoding", "must be hex or base64")
+        if not isinstance(config.prefix, str):
+            problems.add("verify.prefix", "must be text")
+    if not _positive_int(config.tolerance_seconds):
+        problems.add("verify.tolerance_seconds", "must be a positive whole number")
+    return config
+
+
+def _parse_retry(raw: Any, problems: _Problems) -> RetryPolicy:
+    if not isinstance(raw, dict):
+        problems.add("retry", "must be an object")
+        return RetryPolicy()
+    problems.unknown_keys("retry", raw, frozenset({"max_attempts", "max_age_seconds"}))
+    policy = RetryPolicy(
+        max_attempts=raw.get("max_attempts", 8), max_age_seconds=raw.get("max_age_seconds", 86400)
+    )
+    if not _positive_int(policy.max_attempts):
+        problems.add("retry.max_attempts", "must be a positive whole number")
+    if not _positive_int(policy.max_age_seconds):
+        problems.add("retry.max_age_seconds", "must be a positive whole number")
+    return policy
+
+
+def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
+    if not isinstance(raw, dict):
+        problems.add(where, "a rule must be an object")
+        return None
+    problems.unknown_keys(where, raw, _RULE_KEYS)
+    for key, feature in NOT_YET_SUPPORTED.items():
+        if key in raw and raw[key] not in (None, False):
+            problems.add(f"{where}.{key}", f"{feature} is not supported by this version")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.add(f"{where}.name", "every rule needs a name of letters, digits, '-' or '_'")
+        name = where
+    module = raw.get("module")
+    if not isinstance(module, str) or not _API_NAME.match(module):
+        problems.add(f"{where}.module", "must be a Zoho module API name such as Contacts")
+    when = None
+    if raw.get("when") is not None:
+        when = problems.expression(f"{where}.when", raw["when"])
+    record = _parse_locator(raw.get("record"), f"{where}.record", problems)
+    trigger = raw.get("trigger")
+    if trigger is not None:
+        if not isinstance(trigger, list) or any(t not in _TRIGGERS for t in trigger):
+            problems.add(f"{where}.trigger", f"must be a list of {', '.join(sorted(_TRIGGERS))}")
+            trigger = None
+        else:
+            trigger = tuple(trigger)
+    for flag in ("skip_cadences", "skip_unchanged"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            problems.add(f"{where}.{flag}", "must be true or false")
+    layout_id = raw.get("layout_id")
+    if layout_id is not None and not (isinstance(layout_id, str) and layout_id.isdigit()):
+        problems.add(f"{where}.layout_id", "must be a layout id as a string of digits")
+    fields_raw = raw.get("fields")
+    fields: list[FieldSpec] = []
+    if not isinstance(fields_raw, dict) or not fields_raw:
+        problems.add(f"{where}.fields", "must map at least one Zoho field API name to a spec")
+    else:
+        for api_name, spec in fields_raw.items():
+            parsed = _parse_field(api_name, spec, f"{where}.fields.{api_name}", problems)
+            if parsed is not None:
+                fields.append(parsed)
+    if record is None or module is None:
+        return None
+    return Rule(
+        name=name,
+        module=module,
+        record=record,
+        fields=tuple(fields),
+        when=when,
+        trigger=trigger,
+        skip_cadences=bool(raw.get("skip_cadences", False)),
+        layout_id=layout_id,
+        skip_unchanged=bool(raw.get("skip_unchanged", True)),
+    )
+
+
+def _parse_locator(raw: Any, where: str, problems: _Problems) -> RecordLocator | None:
+    if not isinstance(raw, dict) or len(raw) != 1:
+        problems.add(where, 'must be {"id": EXPR} or {"external": {"field": F, "value": EXPR}}')
+        return None
+    ((kind, body),) = raw.items()
+    if kind == "id":
+        value = problems.expression(f"{where}.id", body)
+        return RecordLocator(kind="id", value=value) if value else None
+    if kind == "external":
+        if not isinstance(body, dict) or not isinstance(body.get("field"), str):
+            problems.add(f"{where}.external", 'must be {"field": F, "value": EXPR}')
+            return None
+        if not _API_NAME.match(body["field"]):
+            problems.add(f"{where}.external.field", "must be a Zoho field API name")
+        value = problems.expression(f"{where}.external.value", body.get("value"))
+        return RecordLocator(kind="external", value=value, field=body["field"]) if value else None
+    if kind == "search":
+        problems.add(where, "the search locator is not supported by this version; "
+                     "use id or external")
+        return None
+    problems.add(where, f"unknown locator {kind!r}; use id or external")
+    return None
+
+
+def _parse_field(api_name: str, raw: Any, where: str, problems: _Problems) -> FieldSpec | None:
+    if not _API_NAME.match(api_name):
+        problems.add(where, "is not a Zoho field API name")
+    if isinstance(raw, str):
+        raw = {"path": raw}
+    if not isinstance(raw, dict):
+        problems.add(where, "must be a path string or an object")
+        return None
+    problems.unknown_keys(where, raw, _FIELD_KEYS)
+    sources = [key for key in ("path", "value", "template") if key in raw]
+    if len(sources) != 1:
+        problems.add(where, "needs exactly one of path, value or template")
+        return None
+    kind = raw.get("type", "string")
+    if kind not in FIELD_TYPES:
+        problems.add(f"{where}.type", f"unknown type {kind!r}")
+    mapping = raw.get("map")
+    if mapping is not None and not isinstance(mapping, dict):
+        problems.add(f"{where}.map", "must be an object of input value to output value")
+        mapping = None
+    null = raw.get("null", "omit")
+    if null not in ("omit", "clear"):
+        problems.add(f"{where}.null", "must be omit or clear")
+    for flag in ("required", "append", "truncate"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            problems.add(f"{where}.{flag}", "must be true or false")
+    if raw.get("append") and kind != "multiselect":
+        problems.add(f"{where}.append", "only applies to type multiselect")
+    max_length = raw.get("max_length")
+    if max_length is not None and not _positive_int(max_length):
+        problems.add(f"{where}.max_length", "must be a positive whole number")
+    scale = raw.get("scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))):
+        problems.add(f"{where}.scale", "must be a number")
+    options = TransformOptions(
+        type=kind,
+        map=mapping,
+        split=raw.get("split"),
+        scale=scale,
+        timezone=raw.get("timezone"),
+        format=raw.get("format"),
+        max_length=max_length,
+        truncate=bool(raw.get("truncate", False)),
+    )
+    spec = FieldSpec(
+        api_name=api_name,
+        options=options,
+        default=raw.get("default", MISSING),
+        required=bool(raw.get("required", False)),
+        null=null,
+        append=bool(raw.get("append", False)),
+    )
+    if "path" in raw:
+        expression = problems.expression(f"{where}.path", raw["path"])
+        return _replace(spec, expression=expression) if expression else None
+    if "value" in raw:
+        return _replace(spec, constant=raw["value"])
+    template = raw["template"]
+    if not isinstance(template, str):
+        problems.add(f"{where}.template", "must be text with {expression} slots")
+        return None
+    slots = []
+    for text in _TEMPLATE_SLOT.findall(template):
+        expression = problems.expression(f"{where}.template", text)
+        if expression is not None:
+            slots.append((text, expression))
+    return _replace(spec, template=template, template_slots=tuple(slots))
+
+
+def _replace(spec: FieldSpec, **changes: Any) -> FieldSpec:
+    return replace(spec, **changes)

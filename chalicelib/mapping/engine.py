@@ -1,0 +1,140 @@
+"""The mapping engine: which rules a payload matches, and the Zoho update each one plans (pure).
+
+``matching_rules`` evaluates the rules' ``when`` filters; ``plan_update`` turns
+one rule and one payload into a ``PlannedUpdate``: the module, the record and
+the exact JSON body of a single-record Update Records call. Only the fields the
+rule names are ever sent, so a payload cannot choose the module or add fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import MappingError
+from chalicelib.mapping.document import MISSING, FieldSpec, MappingDocument, Rule
+from chalicelib.mapping.expressions import is_truthy
+from chalicelib.mapping.transforms import ConversionError, convert, is_mapped, type_name
+
+_ID_DIGITS = frozenset("0123456789")
+
+
+@dataclass(frozen=True)
+class PlannedUpdate:
+    """One single-record PUT, ready to send: ``PUT /crm/v8/{module}/{record}``."""
+
+    rule: str
+    module: str
+    record: str
+    body: dict[str, Any]
+    external_field: str | None = None
+
+    @property
+    def external_header(self) -> str | None:
+        """The ``X-EXTERNAL`` header value when the record is found by an External ID."""
+        return f"{self.module}.{self.external_field}" if self.external_field else None
+
+
+def matching_rules(
+    document: MappingDocument, body: Any, headers: Mapping[str, str] | None = None
+) -> list[Rule]:
+    """The rules whose ``when`` is true for this payload (a rule without ``when`` always is)."""
+    return [
+        rule for rule in document.rules
+        if rule.when is None or is_truthy(rule.when.evaluate(body, headers))
+    ]
+
+
+def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None) -> PlannedUpdate:
+    """The update ``rule`` makes from ``body``; raises ``MappingError`` naming the field."""
+    record: dict[str, Any] = {}
+    appended: dict[str, bool] = {}
+    for spec in rule.fields:
+        value = _field_value(rule.name, spec, body, headers)
+        if value is MISSING:
+            continue
+        record[spec.api_name] = value
+        if spec.append:
+            appended[spec.api_name] = True
+    if appended:
+        record["$append_values"] = appended
+    if rule.layout_id:
+        record["Layout"] = {"id": rule.layout_id}
+    request: dict[str, Any] = {"data": [record]}
+    if rule.trigger is not None:
+        request["trigger"] = list(rule.trigger)
+    if rule.skip_cadences:
+        request["skip_feature_execution"] = [{"name": "cadences"}]
+    return PlannedUpdate(
+        rule=rule.name,
+        module=rule.module,
+        record=_record_key(rule, body, headers),
+        body=request,
+        external_field=rule.record.field if rule.record.kind == "external" else None,
+    )
+
+
+def _record_key(rule: Rule, body: Any, headers: Mapping[str, str] | None) -> str:
+    locator = rule.record
+    value = locator.value.evaluate(body, headers)
+    where = f"record.{locator.kind}"
+    if value is None or isinstance(value, (bool, dict, list, float)) or value == "":
+        raise MappingError(
+            f"rule {rule.name!r}: {where} ({locator.value.text}) gives no usable record key",
+            rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
+        )
+    key = str(value).strip()
+    if locator.kind == "id" and (len(key) > 19 or not set(key) <= _ID_DIGITS):
+        raise MappingError(
+            f"rule {rule.name!r}: {where} ({locator.value.text}) is not a Zoho record id",
+            rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
+        )
+    return key
+
+
+def _field_value(
+    rule: str, spec: FieldSpec, body: Any, headers: Mapping[str, str] | None
+) -> Any:
+    """The converted value for one field, ``None`` to clear it, or ``MISSING`` to omit it."""
+    value = _raw_value(spec, body, headers)
+    options = spec.options
+    if value is not None and spec.default is not MISSING and options.map is not None:
+        if options.type != "multiselect" and not is_mapped(value, options.map):
+            value = None  # an unmapped value falls back to the default
+    if value is None or value == "" and options.type not in ("string", "textarea"):
+        if spec.default is not MISSING:
+            value = spec.default
+        elif spec.required:
+            raise MappingError(
+                f"rule {rule!r}: field {spec.api_name} is required but {spec.source_text} "
+                "gives no value",
+                rule=rule, field=spec.api_name, path=spec.source_text, value_type="null",
+            )
+        elif spec.null == "clear":
+            return None
+        else:
+            return MISSING
+    try:
+        return convert(value, options)
+    except ConversionError as exc:
+        raise MappingError(
+            f"rule {rule!r}: field {spec.api_name} ({spec.source_text}) as {options.type}: {exc}",
+            rule=rule, field=spec.api_name, path=spec.source_text, value_type=type_name(value),
+        ) from exc
+
+
+def _raw_value(spec: FieldSpec, body: Any, headers: Mapping[str, str] | None) -> Any:
+    if spec.expression is not None:
+        return spec.expression.evaluate(body, headers)
+    if spec.template is not None:
+        text = spec.template
+        found = False
+        for slot, expression in spec.template_slots:
+            part = expression.evaluate(body, headers)
+            found = found or part is not None
+            if isinstance(part, (dict, list)):
+                part = None
+            text = text.replace("{" + slot + "}", "" if part is None else str(part))
+        return text if found else None
+    return None if spec.constant is MISSING else spec.constant

@@ -1,0 +1,68 @@
+"""Settings: the one frozen object built from the environment (no I/O but ``environ``).
+
+Non-secret configuration comes from ``.chalice/config.json`` per stage, which
+Chalice turns into environment variables; secrets live in Secrets Manager only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Names of the AWS resources and the knobs of the pipeline."""
+
+    stage: str
+    mappings_table: str
+    deliveries_table: str
+    deliveries_queue: str
+    dead_letter_queue: str
+    mapping_cache_seconds: float = 60.0
+    ledger_ttl_days: int = 14
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 900.0
+    zoho_timeout_seconds: float = 15.0
+    secret_prefix: str = "zwa"  # noqa: S105 (a name prefix, not a secret)
+
+
+_REQUIRED = {
+    "mappings_table": "ZWA_MAPPINGS_TABLE",
+    "deliveries_table": "ZWA_DELIVERIES_TABLE",
+    "deliveries_queue": "ZWA_DELIVERIES_QUEUE",
+    "dead_letter_queue": "ZWA_DEAD_LETTER_QUEUE",
+}
+
+_OPTIONAL_FLOATS = {
+    "mapping_cache_seconds": "ZWA_MAPPING_CACHE_SECONDS",
+    "retry_base_seconds": "ZWA_RETRY_BASE_SECONDS",
+    "retry_cap_seconds": "ZWA_RETRY_CAP_SECONDS",
+    "zoho_timeout_seconds": "ZWA_ZOHO_TIMEOUT_SECONDS",
+}
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build the settings from ``environ``; a missing or malformed variable fails loudly."""
+    missing = [name for name in _REQUIRED.values() if not environ.get(name)]
+    if missing:
+        raise SettingsError(f"missing environment variables: {', '.join(sorted(missing))}")
+    values: dict[str, object] = {key: environ[name] for key, name in _REQUIRED.items()}
+    for key, name in _OPTIONAL_FLOATS.items():
+        if environ.get(name):
+            try:
+                values[key] = float(environ[name])
+            except ValueError as exc:
+                raise SettingsError(f"{name} must be a number") from exc
+    if environ.get("ZWA_LEDGER_TTL_DAYS"):
+        try:
+            values["ledger_ttl_days"] = int(environ["ZWA_LEDGER_TTL_DAYS"])
+        except ValueError as exc:
+            raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
+    return Settings(
+        stage=environ.get("ZWA_STAGE", "dev"),
+        secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
+        **values,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,7 @@
+"""Adapters over AWS: each takes its boto3 client, translates AWS errors, and has a fake.
+
+- ``mappings``: mapping documents in DynamoDB, versioned, with a per-container cache.
+- ``ledger``: the delivery ledger in DynamoDB (one item per source and delivery id).
+- ``queues``: the deliveries queue and its dead-letter queue in SQS.
+- ``secrets``: Secrets Manager (webhook signing keys, Zoho connections).
+"""

@@ -1,0 +1,187 @@
+"""The delivery ledger in DynamoDB: one item per (source, delivery id) (I/O).
+
+Table layout: partition key ``source`` (S), sort key ``delivery_id`` (S), TTL
+attribute ``expires_at``. The first write is conditional, which is what makes a
+delivery id count once: a second request with the same id finds the item.
+Items hold ids, statuses, counts, times and Zoho error codes, never payload values.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.stores.aws import aws_call, error_code
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+class Ledger(Protocol):
+    """Create, read and update delivery ledger items."""
+
+    def create(self, item: dict[str, Any]) -> bool: ...
+
+    def get(self, source: str, delivery_id: str) -> dict[str, Any] | None: ...
+
+    def update(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> None: ...
+
+    def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]: ...
+
+
+class DynamoLedger:
+    """``Ledger`` over a boto3 DynamoDB client and a table name."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def create(self, item: dict[str, Any]) -> bool:
+        """Write ``item`` unless its delivery id is known; False when it already was."""
+        with aws_call("writing the delivery ledger"):
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=_serialize(item),
+                    ConditionExpression="attribute_not_exists(delivery_id)",
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
+        with aws_call("reading the delivery ledger"):
+            item = self._client.get_item(
+                TableName=self._table, Key=_key(source, delivery_id), ConsistentRead=True
+            ).get("Item")
+        return _deserialize(item) if item else None
+
+    def update(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        for index, (key, value) in enumerate(changes.items()):
+            names[f"#k{index}"] = key
+            values[f":v{index}"] = _SERIALIZER.serialize(_decimals(value))
+            sets.append(f"#k{index} = :v{index}")
+        if rule_outcomes:
+            names["#rules"] = "rules"
+            for index, (rule, outcome) in enumerate(rule_outcomes.items()):
+                names[f"#r{index}"] = rule
+                values[f":r{index}"] = _SERIALIZER.serialize(_decimals(outcome))
+                sets.append(f"#rules.#r{index} = :r{index}")
+        if not sets:
+            return
+        with aws_call("updating the delivery ledger"):
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(source, delivery_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+
+    def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Up to ``limit`` items of ``source``, newest first."""
+        with aws_call("listing the delivery ledger"):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "source"},
+                ExpressionAttributeValues={":s": {"S": source}},
+            )
+            items = [_deserialize(item) for page in pages for item in page.get("Items", [])]
+        items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
+        return items[:limit]
+
+
+class InMemoryLedger:
+    """``Ledger`` in a dict, for unit and functional tests."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def create(self, item: dict[str, Any]) -> bool:
+        key = (item["source"], item["delivery_id"])
+        if key in self.items:
+            return False
+        self.items[key] = copy.deepcopy(item)
+        return True
+
+    def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
+        item = self.items.get((source, delivery_id))
+        return copy.deepcopy(item) if item else None
+
+    def update(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        item = self.items.setdefault(
+            (source, delivery_id), {"source": source, "delivery_id": delivery_id, "rules": {}}
+        )
+        item.update(copy.deepcopy(changes))
+        for rule, outcome in (rule_outcomes or {}).items():
+            item.setdefault("rules", {})[rule] = copy.deepcopy(outcome)
+
+    def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]:
+        items = [copy.deepcopy(v) for (s, _), v in self.items.items() if s == source]
+        items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
+        return items[:limit]
+
+
+def _key(source: str, delivery_id: str) -> dict[str, Any]:
+    return {"source": {"S": source}, "delivery_id": {"S": delivery_id}}
+
+
+def _decimals(value: Any) -> Any:
+    """DynamoDB numbers must be Decimal, not float."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decimals(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Decimals back to int or float, for JSON and for comparisons."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _SERIALIZER.serialize(_decimals(value)) for key, value in item.items()}
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}

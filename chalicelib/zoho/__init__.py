@@ -1,0 +1,1 @@
+"""Zoho CRM: OAuth tokens, the Update Records call, and what Zoho's answers mean."""

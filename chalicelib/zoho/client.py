@@ -1,0 +1,73 @@
+"""The Zoho CRM v8 Update Records call for one planned update (I/O over ``requests``).
+
+``PUT {api_domain}/crm/v8/{module}/{record}`` with ``{"data": [record], ...}``;
+with an External ID locator the external value stands in for the id and
+``X-EXTERNAL: {module}.{field}`` says which field it is. A 401 ``INVALID_TOKEN``
+gets one refresh and one more try; every other answer is classified once.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import requests
+
+from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError
+from chalicelib.mapping.engine import PlannedUpdate
+from chalicelib.zoho.responses import (
+    APPLIED,
+    PERMANENT,
+    REFRESH_TOKEN,
+    RETRY,
+    STALE,
+    ZohoOutcome,
+    classify_zoho_response,
+    network_failure,
+)
+from chalicelib.zoho.tokens import AccessToken, TokenProvider
+
+
+class ZohoClient:
+    """Sends planned updates to Zoho CRM for one connection."""
+
+    def __init__(
+        self, session: requests.Session, tokens: TokenProvider, *, timeout: float = 15.0
+    ) -> None:
+        self._session = session
+        self._tokens = tokens
+        self._timeout = timeout
+
+    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
+        """Apply ``plan``; returns the applied or stale outcome, raises for the rest."""
+        token = self._tokens.token()
+        outcome = self._put(plan, token)
+        if outcome.kind == REFRESH_TOKEN:
+            outcome = self._put(plan, self._tokens.refresh(token))
+            if outcome.kind == REFRESH_TOKEN:
+                # A fresh token refused too: Zoho may be mid-rotation; retry later.
+                outcome = ZohoOutcome(RETRY, failure=outcome.failure)
+        if outcome.kind in (APPLIED, STALE):
+            return outcome
+        assert outcome.failure is not None
+        if outcome.kind == PERMANENT:
+            raise PermanentDeliveryError(outcome.failure)
+        raise RetryableDeliveryError(outcome.failure)
+
+    def _put(self, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
+        url = f"{token.api_domain}/crm/v8/{quote(plan.module)}/{quote(plan.record, safe='')}"
+        headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
+        if plan.external_header:
+            headers["X-EXTERNAL"] = plan.external_header
+        try:
+            response = self._session.put(
+                url, json=plan.body, headers=headers, timeout=self._timeout
+            )
+        except requests.Timeout:
+            return ZohoOutcome(RETRY, failure=network_failure("timeout"))
+        except requests.RequestException as exc:
+            return ZohoOutcome(RETRY, failure=network_failure(type(exc).__name__))
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        return classify_zoho_response(response.status_code, body)

@@ -1,0 +1,209 @@
+"""OAuth access tokens for a Zoho connection, cached in memory and in Secrets Manager.
+
+A connection is the secret ``{prefix}/connection/{name}`` holding ``client_id``,
+``client_secret``, ``refresh_token``, ``accounts_url`` (or ``dc``) and the cached
+``access_token``, ``api_domain`` and ``expires_at``. A warm worker uses the token
+in memory; a cold one reads the secret; only a token with under 5 minutes left
+is refreshed, and the new one is written back so other workers reuse it (Zoho
+allows 10 new tokens per refresh token per 10 minutes). Calls go to the
+``api_domain`` the token endpoint returned, never a hard-coded domain.
+
+``parse_token_response`` is pure; ``TokenProvider`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from chalicelib.errors import Failure, PermanentDeliveryError, RetryableDeliveryError
+from chalicelib.stores.secrets import SecretNotFoundError, SecretStore
+
+REFRESH_MARGIN_SECONDS = 300
+ACCOUNTS_BY_DC = {
+    "us": "https://accounts.zoho.com",
+    "eu": "https://accounts.zoho.eu",
+    "in": "https://accounts.zoho.in",
+    "au": "https://accounts.zoho.com.au",
+    "jp": "https://accounts.zoho.jp",
+    "ca": "https://accounts.zohocloud.ca",  # not zoho.ca
+    "sa": "https://accounts.zoho.sa",
+    "cn": "https://accounts.zoho.com.cn",
+}
+# Zoho's answers for a refresh token or client that will never work again.
+_PERMANENT_TOKEN_ERRORS = frozenset({"invalid_code", "invalid_client", "invalid_grant"})
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A usable access token, where to use it, and until when (epoch seconds)."""
+
+    value: str
+    api_domain: str
+    expires_at: float
+
+    def fresh(self, now: float) -> bool:
+        """Whether the token has more than the refresh margin left."""
+        return self.expires_at - now > REFRESH_MARGIN_SECONDS
+
+
+def connection_secret_id(prefix: str, name: str) -> str:
+    """The Secrets Manager id of the connection ``name``."""
+    return f"{prefix}/connection/{name}"
+
+
+def accounts_url(connection: dict[str, Any]) -> str:
+    """The Zoho Accounts server of a connection: ``accounts_url``, or from ``dc``."""
+    if connection.get("accounts_url"):
+        return str(connection["accounts_url"]).rstrip("/")
+    dc = str(connection.get("dc", "us")).lower()
+    if dc not in ACCOUNTS_BY_DC:
+        raise PermanentDeliveryError(Failure(
+            code="CONNECTION_INVALID", message=f"unknown Zoho data centre {dc!r}"))
+    return ACCOUNTS_BY_DC[dc]
+
+
+def cached_token(connection: dict[str, Any]) -> AccessToken | None:
+    """The access token cached in a connection secret, if it has one."""
+    try:
+        return AccessToken(
+            value=str(connection["access_token"]),
+            api_domain=str(connection["api_domain"]).rstrip("/"),
+            expires_at=float(connection["expires_at"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def parse_token_response(status: int, body: Any, now: float) -> AccessToken:
+    """The token in a refresh answer, or the delivery error it means.
+
+    Zoho answers errors with HTTP 200 too, so the answer is judged by the
+    presence of ``access_token``, whatever the status.
+    """
+    if isinstance(body, dict) and isinstance(body.get("access_token"), str):
+        domain = body.get("api_domain")
+        if not isinstance(domain, str) or not domain:
+            raise RetryableDeliveryError(Failure(
+                code="TOKEN_RESPONSE_INVALID", message="the token answer has no api_domain"))
+        expires_in = body.get("expires_in", 3600)
+        try:
+            seconds = float(expires_in)
+        except (TypeError, ValueError):
+            seconds = 3600.0
+        return AccessToken(body["access_token"], domain.rstrip("/"), now + seconds)
+    error = str(body.get("error", "")) if isinstance(body, dict) else ""
+    if error == "Access Denied":
+        # Zoho's throttle: 10 tokens per refresh token per 10 minutes. Retrying now
+        # only extends the block, so the delivery waits with the usual backoff.
+        raise RetryableDeliveryError(Failure(
+            code="TOKEN_THROTTLED",
+            message="Zoho's token endpoint refused: too many tokens made recently",
+            http_status=status))
+    if error in _PERMANENT_TOKEN_ERRORS:
+        raise PermanentDeliveryError(Failure(
+            code=f"TOKEN_{error.upper()}",
+            message=f"Zoho refused the connection's credentials ({error}); "
+                    "update them with 'zwa connection set'",
+            http_status=status))
+    raise RetryableDeliveryError(Failure(
+        code="TOKEN_RESPONSE_INVALID",
+        message=f"the token endpoint answered HTTP {status} without an access token",
+        http_status=status))
+
+
+class TokenProvider:
+    """Access tokens for one connection: memory, then the secret, then a refresh."""
+
+    def __init__(
+        self,
+        secrets: SecretStore,
+        session: requests.Session,
+        secret_id: str,
+        *,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secrets = secrets
+        self._session = session
+        self._secret_id = secret_id
+        self._timeout = timeout
+        self._clock = clock
+        self._token: AccessToken | None = None
+
+    def token(self) -> AccessToken:
+        """A token with more than 5 minutes left."""
+        now = self._clock()
+        if self._token is not None and self._token.fresh(now):
+            return self._token
+        connection = self._connection()
+        cached = cached_token(connection)
+        if cached is not None and cached.fresh(now):
+            self._token = cached
+            return cached
+        return self._refresh(connection)
+
+    def refresh(self, rejected: AccessToken) -> AccessToken:
+        """A new token after Zoho rejected ``rejected`` (another worker may have one)."""
+        connection = self._connection()
+        cached = cached_token(connection)
+        if cached is not None and cached.value != rejected.value and cached.fresh(self._clock()):
+            self._token = cached
+            return cached
+        return self._refresh(connection)
+
+    def _connection(self) -> dict[str, Any]:
+        try:
+            text = self._secrets.get(self._secret_id, force=True)
+        except SecretNotFoundError as exc:
+            raise PermanentDeliveryError(Failure(
+                code="CONNECTION_NOT_FOUND",
+                message=f"the connection secret {self._secret_id} does not exist; "
+                        "create it with 'zwa connection set'")) from exc
+        try:
+            connection = json.loads(text)
+        except json.JSONDecodeError:
+            connection = None
+        if not isinstance(connection, dict) or not all(
+            connection.get(key) for key in ("client_id", "client_secret", "refresh_token")
+        ):
+            raise PermanentDeliveryError(Failure(
+                code="CONNECTION_INVALID",
+                message=f"the connection secret {self._secret_id} needs client_id, "
+                        "client_secret and refresh_token"))
+        return connection
+
+    def _refresh(self, connection: dict[str, Any]) -> AccessToken:
+        url = f"{accounts_url(connection)}/oauth/v2/token"
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": connection["client_id"],
+            "client_secret": connection["client_secret"],
+            "refresh_token": connection["refresh_token"],
+        }
+        try:
+            response = self._session.post(url, data=form, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise RetryableDeliveryError(Failure(
+                code="TOKEN_NETWORK_ERROR",
+                message=f"no answer from Zoho's token endpoint ({type(exc).__name__})",
+            )) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = parse_token_response(response.status_code, body, self._clock())
+        updated = {
+            **connection,
+            "access_token": token.value,
+            "api_domain": token.api_domain,
+            "expires_at": token.expires_at,
+        }
+        self._secrets.put(self._secret_id, json.dumps(updated))
+        self._token = token
+        return token

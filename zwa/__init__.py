@@ -1,0 +1,1 @@
+"""``zwa``: the operator's command line (bootstrap, connections, secrets, mappings, deliveries)."""
