@@ -1,0 +1,32 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.delivery.backoff import (
+    MAX_VISIBILITY_SECONDS,
+    next_visibility_timeout,
+    retries_exhausted,
+)
+from chalicelib.mapping.document import RetryPolicy
+
+
+def test_the_ceiling_doubles_each_attempt_up_to_the_cap():
+    almost_one = 0.999999
+    ceilings = [next_visibility_timeout(n, 30, 900, almost_one) for n in range(1, 8)]
+    assert ceilings == [29, 59, 119, 239, 479, 899, 899]
+
+
+def test_full_jitter_can_be_zero():
+    assert next_visibility_timeout(5, 30, 900, 0.0) == 0
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.floats(min_value=0, max_value=1e9),
+       st.floats(min_value=0, max_value=1e9), st.floats(min_value=0, max_value=0.999999))
+def test_the_delay_is_always_a_valid_sqs_visibility_timeout(attempt, base, cap, draw):
+    assert 0 <= next_visibility_timeout(attempt, base, cap, draw) <= MAX_VISIBILITY_SECONDS
+
+
+def test_exhausted_by_attempts_or_by_age():
+    policy = RetryPolicy(max_attempts=3, max_age_seconds=600)
+    assert not retries_exhausted(2, 10, policy)
+    assert retries_exhausted(3, 10, policy)
+    assert retries_exhausted(1, 600, policy)

@@ -1,0 +1,114 @@
+import json
+
+import pytest
+
+from chalicelib.errors import MappingError
+from chalicelib.mapping.document import parse_mapping
+from chalicelib.mapping.engine import matching_rules, plan_update
+
+
+def mapping(fields, **rule):
+    return parse_mapping({
+        "source": "s",
+        "rules": [{"name": "r", "module": "Contacts", "record": {"id": "id"}, "fields": fields,
+                   **rule}],
+    })
+
+
+def test_example_event_plans_the_exact_zoho_body(example_mapping, example_event_bytes):
+    document = parse_mapping(example_mapping)
+    body = json.loads(example_event_bytes)
+    (rule,) = matching_rules(document, body)
+    plan = plan_update(rule, body)
+    assert plan.module == "Contacts"
+    assert plan.record == "5725767000000524157"
+    assert plan.body == {
+        "data": [{
+            "Email": "ada@example.com",
+            "First_Name": "Ada",
+            "Last_Name": "Lovelace",
+            "Phone": "+44 20 7946 0958",
+            "Customer_Tier": "Gold",
+            "Seats": 12,
+            "Balance": 1250.5,
+            "Delinquent": False,
+            "Signup_Date": "2024-03-01",
+            "Last_Payment_At": "2026-11-27T09:30:00+00:00",
+            "Account_Name": {"id": "5725767000000411001"},
+            "Notes_Field": "Updated by the example system",
+        }],
+        "trigger": [],
+    }
+
+
+def test_no_rule_matches_an_event_type_the_mapping_does_not_handle(example_mapping):
+    document = parse_mapping(example_mapping)
+    assert matching_rules(document, {"type": "contact.deleted"}) == []
+
+
+def test_a_payload_cannot_add_fields_or_choose_the_module():
+    document = mapping({"Email": "email"})
+    body = {"id": "1", "email": "a@b.c", "Owner": {"id": "9"}, "module": "Deals"}
+    plan = plan_update(document.rules[0], body)
+    assert plan.module == "Contacts"
+    assert plan.body["data"] == [{"Email": "a@b.c"}]
+
+
+def test_absent_value_is_omitted_or_cleared_or_defaulted():
+    document = mapping({
+        "Phone": "phone",
+        "Mobile": {"path": "mobile", "null": "clear"},
+        "Customer_Tier": {"path": "tier", "type": "picklist", "map": {"g": "Gold"},
+                          "default": "Standard"},
+    })
+    plan = plan_update(document.rules[0], {"id": "1", "tier": "unknown"})
+    assert plan.body["data"] == [{"Mobile": None, "Customer_Tier": "Standard"}]
+
+
+def test_required_field_without_value_names_the_field_and_path():
+    document = mapping({"Last_Name": {"path": "name.last", "required": True}})
+    with pytest.raises(MappingError) as caught:
+        plan_update(document.rules[0], {"id": "1"})
+    assert caught.value.field == "Last_Name"
+    assert caught.value.path == "name.last"
+
+
+def test_unconvertible_value_names_field_path_and_type_but_not_the_value():
+    document = mapping({"Seats": {"path": "seats", "type": "integer"}})
+    with pytest.raises(MappingError) as caught:
+        plan_update(document.rules[0], {"id": "1", "seats": "twelve-secret"})
+    assert caught.value.field == "Seats"
+    assert caught.value.value_type == "string"
+    assert "twelve-secret" not in str(caught.value)
+
+
+def test_record_id_must_be_a_zoho_id():
+    document = mapping({"Email": "email"})
+    with pytest.raises(MappingError, match="not a Zoho record id"):
+        plan_update(document.rules[0], {"id": "abc", "email": "x@y.z"})
+
+
+def test_external_locator_sends_the_external_header():
+    document = parse_mapping({"source": "s", "rules": [{
+        "name": "r", "module": "Contacts",
+        "record": {"external": {"field": "Stripe_Customer_Id", "value": "customer"}},
+        "fields": {"Email": "email"}}]})
+    plan = plan_update(document.rules[0], {"customer": "cus_123", "email": "a@b.c"})
+    assert plan.record == "cus_123"
+    assert plan.external_header == "Contacts.Stripe_Customer_Id"
+
+
+def test_template_header_value_and_options():
+    document = mapping(
+        {"Description": {"template": "{a}, {b}"}, "Source": "header:X-Origin",
+         "Interests": {"path": "tags", "type": "multiselect", "append": True}},
+        trigger=["workflow"], skip_cadences=True, layout_id="111",
+    )
+    plan = plan_update(document.rules[0], {"id": "1", "a": "x", "tags": ["t"]},
+                       {"x-origin": "shop"})
+    assert plan.body == {
+        "data": [{"Description": "x, ", "Source": "shop", "Interests": ["t"],
+                  "$append_values": {"Interests": True}, "Layout": {"id": "111"}}],
+        "trigger": ["workflow"],
+        "skip_feature_execution": [{"name": "cadences"}],
+    }
