@@ -27,7 +27,7 @@ from chalicelib.stores.mappings import DynamoMappingStore
 from chalicelib.stores.secrets import SecretsManagerStore
 from chalicelib.zoho.tokens import connection_secret_id
 from zwa.bootstrap import bootstrap
-from zwa.stage import load_stage, stage_environment
+from zwa.stage import Stage, load_stage, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -129,7 +129,7 @@ class LocalStack:
         if self.zoho is None:
             self._wait_for_port("zoho-sandbox", self.ports.sandbox)
         self.provision()
-        chalice = [python, "-m", "chalice", "local", "--host", "127.0.0.1",
+        chalice = [str(Path(python).parent / "chalice"), "local", "--host", "127.0.0.1",
                    "--port", str(self.ports.api), "--stage", "local"]
         if not self.autoreload:
             chalice.append("--no-autoreload")
@@ -139,17 +139,15 @@ class LocalStack:
                     to_terminal=to_terminal)
         self._wait_for_http("chalice-local", f"{self.api_url}/health")
 
+    def stage(self) -> Stage:
+        """The ``local`` stage, pointing at this stack's AWS emulator."""
+        stage = load_stage("local", ROOT)
+        stage.environment["AWS_ENDPOINT_URL"] = self.aws_url
+        return stage
+
     def provision(self) -> None:
         """Tables, queues, the connection, the example secret, mappings and record."""
-        previous = os.environ.get("ZWA_AWS_PORT")
-        os.environ["ZWA_AWS_PORT"] = str(self.ports.aws)
-        try:
-            stage = load_stage("local", ROOT)
-        finally:
-            if previous is None:
-                os.environ.pop("ZWA_AWS_PORT", None)
-            else:
-                os.environ["ZWA_AWS_PORT"] = previous
+        stage = self.stage()
         bootstrap(stage.settings, stage.client("dynamodb"), stage.client("sqs"),
                   say=lambda line: None)
         secrets = SecretsManagerStore(stage.client("secretsmanager"))
