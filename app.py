@@ -113,6 +113,7 @@ def error_response(status: int, code: str, message: str) -> Response:
 @app.route("/webhooks/{source}", methods=["POST"], content_types=["*/*"])
 def receive_webhook(source: str) -> Response:
     request = app.current_request
+    assert request is not None  # Chalice sets it for every route call
     raw = request.raw_body
     webhook = WebhookRequest(
         source=source,

@@ -43,7 +43,7 @@ def example_curl(api_url: str, event: Path = EXAMPLE_EVENT) -> str:
 
 def main() -> int:
     zoho = zoho_from_environ()
-    stack = LocalStack(ports=Ports.from_environ(), zoho=zoho, autoreload=True,
+    stack = LocalStack(ports=Ports.from_environ(), zoho=zoho,
                        app_output="terminal")
     stopping = threading.Event()
 

@@ -40,7 +40,8 @@ class FakeZohoCrm:
                 expected_data_type="email", http_status=400))
         record = self.records.setdefault((plan.module, plan.record), {})
         record.update(copy.deepcopy(plan.body["data"][0]))
-        return ZohoOutcome(APPLIED, record_id=plan.record, modified_time="2026-11-28T10:00:00+00:00")
+        return ZohoOutcome(APPLIED, record_id=plan.record,
+                           modified_time="2026-11-28T10:00:00+00:00")
 
 
 class BrokenLedger(InMemoryLedger):
@@ -60,5 +61,5 @@ class FlakyQueue(InMemoryQueue):
     def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
         if self.failures > 0:
             self.failures -= 1
-            raise UnavailableError("sending to the queue zwa-deliveries failed (ServiceUnavailable)")
+            raise UnavailableError("sending to the queue failed (ServiceUnavailable)")
         return super().send(body, attributes)

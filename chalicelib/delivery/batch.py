@@ -39,6 +39,7 @@ def handle_sqs_batch(
         )
         return process_message(record.body, attempt, services, clock())
 
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context
     )
+    return dict(response)

@@ -73,6 +73,7 @@ class WorkerServices:
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
     """Handle one message; returns the delivery's status or raises ``RetryLaterError``."""
+    logger.remove_keys(["source", "delivery_id"])
     try:
         delivery = QueuedDelivery.from_message(text)
     except ValueError:

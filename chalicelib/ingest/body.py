@@ -87,7 +87,9 @@ def _parse_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
         if filename is not None:
             pairs.append((name, {"filename": filename}))
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
         try:
             value: Any = payload.decode(part.get_content_charset() or "utf-8")
         except (UnicodeDecodeError, LookupError) as exc:

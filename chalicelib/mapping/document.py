@@ -195,6 +195,7 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
         problems.add("connection", "must be a connection name")
     if problems.items:
         raise MappingDocumentError(problems.items)
+    assert isinstance(source, str)
     return MappingDocument(
         source=source,
         rules=tuple(rules),

@@ -48,7 +48,7 @@ def classify_zoho_response(status: int, body: Any) -> ZohoOutcome:
     """Classify the HTTP status and parsed JSON body (None if absent) of an update."""
     entry = _record_entry(body)
     if 200 <= status < 300 and entry is not None and entry.get("status") == "success":
-        details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+        details = _details(entry)
         return ZohoOutcome(
             APPLIED,
             record_id=_text(details.get("id")),
@@ -85,7 +85,7 @@ def _record_entry(body: Any) -> dict[str, Any] | None:
 def _failure(status: int, error: dict[str, Any]) -> Failure:
     code = _text(error.get("code")) or f"HTTP_{status}"
     message = _text(error.get("message")) or f"Zoho answered HTTP {status}"
-    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    details = _details(error)
     kept = {key: details[key] for key in _KEPT_DETAILS if key in details}
     return Failure(
         code=code,
@@ -95,6 +95,11 @@ def _failure(status: int, error: dict[str, Any]) -> Failure:
         http_status=status,
         details=kept,
     )
+
+
+def _details(entry: dict[str, Any]) -> dict[str, Any]:
+    details = entry.get("details")
+    return details if isinstance(details, dict) else {}
 
 
 def _text(value: Any) -> str | None:

@@ -15,7 +15,8 @@ def opts(kind: str, **kwargs) -> TransformOptions:
 
 
 def test_datetime_from_epoch_seconds_is_zoho_format_in_the_given_zone():
-    assert convert(1700000000, opts("datetime", timezone="Asia/Kolkata")) == "2023-11-15T03:43:20+05:30"
+    options = opts("datetime", timezone="Asia/Kolkata")
+    assert convert(1700000000, options) == "2023-11-15T03:43:20+05:30"
 
 
 def test_datetime_from_epoch_milliseconds_is_read_as_milliseconds():
