@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test unit functional integration lint typecheck sandbox bench clean
+.PHONY: venv dev test unit functional integration lint sandbox clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ venv: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/python -m devstack.run
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q tests
 
 unit: $(STAMP)
@@ -36,9 +36,6 @@ lint: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m devstack.zoho_sandbox --port $${ZWA_SANDBOX_PORT:-8810}
-
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
