@@ -18,7 +18,12 @@ from typing import Any
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import AdapterError, DeliveryError, MappingDocumentError
+from chalicelib.errors import (
+    AdapterError,
+    DeliveryError,
+    MappingDocumentError,
+    UnavailableError,
+)
 from chalicelib.mapping.document import parse_mapping
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore
@@ -41,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DeliveryError as exc:
         print(f"zwa: {exc.failure.code}: {exc.failure.message}", file=sys.stderr)
+        return 1
+    except UnavailableError as exc:
+        hint = " (is 'make dev' running?)" if args.stage == "local" else ""
+        print(f"zwa: {exc}{hint}", file=sys.stderr)
         return 1
     except (AdapterError, OSError, ValueError) as exc:
         print(f"zwa: {exc}", file=sys.stderr)
