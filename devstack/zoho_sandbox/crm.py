@@ -48,7 +48,7 @@ from .responses import (
     record_errors,
     request_error,
 )
-from .schema import FieldSpec, ModuleSpec, field_metadata, find_module
+from .schema import MODULES, FieldSpec, ModuleSpec, field_metadata, find_module
 from .store import RecordStore, StoredRecord, WriteOptions
 from .validation import Mode, RecordCheck, check_record
 
@@ -313,9 +313,7 @@ class CrmApi:
         return record
 
     def _anywhere(self, record_id: str) -> bool:
-        return any(
-            self.store.get(name, record_id) for name in ("Leads", "Contacts", "Accounts", "Deals")
-        )
+        return any(self.store.get(name, record_id) for name in MODULES)
 
 
 def _success(record: StoredRecord, message: str) -> dict[str, Any]:

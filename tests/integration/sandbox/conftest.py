@@ -90,7 +90,11 @@ class SandboxClient:
         return self._token
 
     def crm(
-        self, method: str, path: str, token: str | None = None, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         all_headers = {"Authorization": f"Zoho-oauthtoken {token or self.token}", **(headers or {})}
