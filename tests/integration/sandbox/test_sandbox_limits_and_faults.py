@@ -122,11 +122,10 @@ def test_a_drop_fault_closes_the_connection_without_an_answer(sandbox):
 
 def test_a_hang_fault_outlasts_the_client_timeout(sandbox):
     sandbox.control("faults", {"sequence": ["hang"], "hang_seconds": 1.5})
-    started = time.monotonic()
+    # A drop at the end of the hang would be a ConnectionError; the client gives up first.
     with pytest.raises(requests.ReadTimeout):
         requests.get(f"{sandbox.url}/crm/v8/settings/fields?module=Leads", timeout=0.3,
                      headers={"Authorization": f"Zoho-oauthtoken {sandbox.token}"})
-    assert time.monotonic() - started < 1.4
     assert fields_call(sandbox).status_code == 200
 
 
@@ -163,7 +162,7 @@ def test_fixed_latency_delays_each_api_call_and_zero_turns_it_off(sandbox):
     sandbox.control("latency", {"ms": 300})
     started = time.monotonic()
     fields_call(sandbox)
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 0.29
     sandbox.control("latency", {"ms": 0})
     assert sandbox.control("faults", method="GET") == {"rules": []}
 
@@ -173,4 +172,4 @@ def test_latency_may_be_a_range(sandbox):
     assert answer["latency"] == {"min_ms": 100, "max_ms": 150}
     started = time.monotonic()
     fields_call(sandbox)
-    assert time.monotonic() - started >= 0.1
+    assert time.monotonic() - started >= 0.095
