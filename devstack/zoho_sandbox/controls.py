@@ -71,7 +71,7 @@ class SandboxControls:
             return _bad("module must be one of Leads, Contacts, Accounts, Deals")
         if not isinstance(records, list):
             return _bad("records must be a list of records")
-        ids = []
+        ids: list[str] = []
         for index, item in enumerate(records):
             result = self.app.crm.seed(module, item, index)
             if result["status"] != "success":

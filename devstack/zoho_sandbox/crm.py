@@ -26,9 +26,9 @@ Choices where Zoho's documentation is silent or disagrees (documented v8 behavio
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from . import search
 from .clock import parse_http_datetime
@@ -59,6 +59,14 @@ TRIGGERS = ("approval", "workflow", "blueprint", "pathfinder", "orchestration")
 SKIPPABLE_FEATURES = ("assignment_rules", "cadences", "connected_workflows")
 INVALID_JSON = object()
 """Stands for a request body that is not JSON (the router passes it instead of a value)."""
+
+
+class Headers(Protocol):
+    """Request headers, looked up case-insensitively (http.server's message object)."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 class _Rejected(Exception):
@@ -162,7 +170,7 @@ class CrmApi:
             return self._insert_one(module, item, index, WriteOptions(), "seed", record_id)
 
     def update_by_path(
-        self, module_name: str, segment: str, body: Any, headers: Mapping[str, str]
+        self, module_name: str, segment: str, body: Any, headers: Headers
     ) -> Response:
         """`PUT /crm/v8/{module}/{id}`, or `/{external value}` with an X-EXTERNAL header."""
         module = find_module(module_name)
@@ -200,7 +208,7 @@ class CrmApi:
             return Response(200, {"data": [result]})
         return record_errors(412 if result["code"] == "ALREADY_MODIFIED" else 400, result)
 
-    def update_many(self, module_name: str, body: Any, headers: Mapping[str, str]) -> Response:
+    def update_many(self, module_name: str, body: Any, headers: Headers) -> Response:
         """`PUT /crm/v8/{module}`: each record names its `id` (or X-EXTERNAL field value)."""
         module = find_module(module_name)
         if module is None:
@@ -416,7 +424,7 @@ def _write_options(body: dict[str, Any]) -> WriteOptions:
     )
 
 
-def _if_unmodified_since(headers: Mapping[str, str]) -> datetime | None:
+def _if_unmodified_since(headers: Headers) -> datetime | None:
     text = headers.get("If-Unmodified-Since")
     if text is None:
         return None

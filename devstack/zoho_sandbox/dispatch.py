@@ -12,7 +12,6 @@ import json
 import threading
 import time
 import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, unquote
 from .clock import RecordClock
 from .config import SandboxConfig
 from .controls import SandboxControls
-from .crm import INVALID_JSON, CrmApi
+from .crm import INVALID_JSON, CrmApi, Headers
 from .faults import FaultInjector, Latency, fault_response
 from .limits import ConcurrencyGate, CreditBudget
 from .oauth import TokenAuthority
@@ -38,7 +37,7 @@ class SandboxRequest:
     method: str
     path: str
     query_string: str
-    headers: Mapping[str, str]
+    headers: Headers
     body: bytes
 
     @property
@@ -82,7 +81,9 @@ _OAUTH_ROUTES = {
 
 def match_route(method: str, path: str) -> Route:
     segments = [unquote(segment) for segment in path.strip("/").split("/")]
-    endpoint, actions, params, target = "", {}, (), "other"
+    endpoint, target = "", "other"
+    actions: dict[str, str] = {}
+    params: tuple[str, ...] = ()
     if segments[:2] == ["oauth", "v2"] and tuple(segments[2:]) in _OAUTH_ROUTES:
         endpoint, actions = _OAUTH_ROUTES[tuple(segments[2:])]
         target = "oauth"
@@ -141,20 +142,26 @@ class SandboxApp:
 
     def handle(self, request: SandboxRequest) -> Response:
         if request.path.startswith(CONTROL_PREFIX):
-            return self.controls.handle(request)
+            try:
+                return self.controls.handle(request)
+            except Exception:  # noqa: BLE001 - a sandbox bug must still answer, and be counted
+                return self._own_error()
         started = time.perf_counter()
         route = match_route(request.method, request.path)
         body = request.json() if route.target == "crm" else None
         try:
             response = self._serve(request, route, body)
-        except Exception:  # noqa: BLE001 - a sandbox bug must still answer, and be counted
-            traceback.print_exc()
-            self.log.count("sandbox_errors")
-            response = request_error(500, "INTERNAL_ERROR", "Internal Server Error")
+        except Exception:  # noqa: BLE001 - as above
+            response = self._own_error()
         self.log.record(
             self._loggable(request, route, body), response.status, started, response.fault
         )
         return response
+
+    def _own_error(self) -> Response:
+        traceback.print_exc()
+        self.log.count("sandbox_errors")
+        return request_error(500, "INTERNAL_ERROR", "Internal Server Error")
 
     def _serve(self, request: SandboxRequest, route: Route, body: Any) -> Response:
         if route.target in ("crm", "oauth"):

@@ -161,6 +161,7 @@ class FaultInjector:
             for rule in self._rules:
                 if not rule.applies_to(target, method, path):
                     continue
+                outcome: str | None
                 if rule.sequence:
                     outcome = rule.sequence.popleft()
                 else:

@@ -36,6 +36,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = IDLE_CONNECTION_SECONDS
     server: _HttpServer
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, written by flush_headers
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._serve()
@@ -80,7 +81,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes | None:
-        chunks = []
+        chunks: list[bytes] = []
         total = 0
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
