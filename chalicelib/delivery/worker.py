@@ -104,6 +104,7 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
         return _retry_later(delivery, failure, attempt, services, now)
     services.ledger.update(delivery.source, delivery.delivery_id, {
         "status": status, "updated_at": now, "attempts": attempt.number,
+        "next_attempt_at": None,
     })
     logger.info("delivery finished", extra={"status": status, "attempt": attempt.number})
     return status
@@ -204,7 +205,7 @@ def _dead_letter(
         })
         services.ledger.update(delivery.source, delivery.delivery_id, {
             "status": status, "attempts": attempt.number, "updated_at": now,
-            "last_error": failure.to_dict(),
+            "last_error": failure.to_dict(), "next_attempt_at": None,
         })
     except UnavailableError as exc:
         # Not yet safe to drop the message: it comes back and ends here again.

@@ -27,11 +27,9 @@ RETRYABLE_CODES = frozenset({
 })
 # An access token Zoho no longer takes: refresh once, then try again.
 TOKEN_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"})
-# Detail keys worth keeping: they name fields and limits, never the values sent.
-_KEPT_DETAILS = (
-    "api_name", "json_path", "expected_data_type", "maximum_length", "supported_values",
-    "resource_path_index", "id",
-)
+# Detail keys worth keeping besides api_name and expected_data_type (which the
+# failure carries itself): they name places and limits, never the values sent.
+_KEPT_DETAILS = ("json_path", "maximum_length", "supported_values", "resource_path_index", "id")
 
 
 @dataclass(frozen=True)

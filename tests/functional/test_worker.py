@@ -110,3 +110,14 @@ def test_one_bad_message_does_not_fail_the_batch(world, example_event_bytes):
     assert response == {"batchItemFailures": []}
     assert world.ledger.get("example", "evt_0001")["status"] == "applied"
     assert world.dead_letters.messages[0][1]["failure_code"] == "MALFORMED_MESSAGE"
+
+
+def test_a_retry_says_when_and_a_later_success_clears_it(world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.zoho.script = ["retry"]
+    world.run_worker()
+    waiting = world.ledger.get("example", "evt_0001")
+    assert waiting["next_attempt_at"] > waiting["updated_at"]
+    world.run_worker(receive_count=2)
+    done = world.ledger.get("example", "evt_0001")
+    assert (done["status"], done["attempts"], done["next_attempt_at"]) == ("applied", 2, None)
