@@ -30,6 +30,10 @@ from chalicelib.zoho.client import ZohoClient
 from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
 
 app = Chalice(app_name="zoho-webhook-adapter")
+# API Gateway passes these bodies base64-encoded, so signatures are checked over the
+# exact bytes the provider sent. (JSON arrives as UTF-8 text, which round-trips; JSON
+# must not be listed: Chalice would then treat our JSON answers as binary.)
+app.api.binary_types.extend(["application/x-www-form-urlencoded", "multipart/form-data"])
 
 # The queue the worker consumes is named at deploy time, before any stage
 # variable is set, so the name has a fixed default.

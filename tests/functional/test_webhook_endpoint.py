@@ -127,3 +127,23 @@ def test_no_signed_body_of_any_shape_gets_a_500(world, body, content_type):
     response = world.post("example", body, headers={"Content-Type": content_type})
     assert response.status_code in (200, 202, 400, 415)
     assert set(json.loads(response.body)) in ({"delivery_id", "status"}, {"code", "message"})
+
+
+def test_form_and_multipart_bodies_are_verified_over_their_raw_bytes(world, example_mapping):
+    rule = {"name": "form", "module": "Contacts", "record": {"id": "zoho_id"},
+            "fields": {"Email": "email"}}
+    world.mappings.save({**example_mapping, "source": "forms", "delivery_id": "event_id",
+                         "rules": [rule]}, now=0)
+    form = b"event_id=f-1&zoho_id=5725767000000524157&email=a%40b.c&tag=x&tag=y"
+    response = world.post("forms", form,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (response.status_code, json.loads(response.body)["status"]) == (202, "queued")
+    multipart = (b"--B\r\nContent-Disposition: form-data; name=\"event_id\"\r\n\r\nf-2\r\n"
+                 b"--B\r\nContent-Disposition: form-data; name=\"rawRequest\"\r\n\r\n"
+                 b"{\"zoho_id\": \"5725767000000524157\"}\r\n--B--\r\n")
+    response = world.post("forms", multipart,
+                          headers={"Content-Type": "multipart/form-data; boundary=B"})
+    assert (response.status_code, json.loads(response.body)["status"]) == (202, "queued")
+    bodies = [message["body"] for message, _ in world.queue.messages]
+    assert bodies[0]["tag"] == ["x", "y"]
+    assert bodies[1]["rawRequest"] == {"zoho_id": "5725767000000524157"}
