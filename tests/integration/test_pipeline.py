@@ -162,3 +162,16 @@ def test_an_expired_token_is_refreshed_once_and_the_delivery_applied(stack, sand
     assert record_fields(contact(sandbox))["First_Name"] == "Augusta"
     statuses = [put["status"] for put in puts(sandbox, with_token_refusals=True)]
     assert statuses[-3:] == [200, 401, 200]
+
+
+def test_bootstrap_is_idempotent_and_sets_the_dead_letter_redrive(stack):
+    result = zwa(stack, "bootstrap")
+    assert result.returncode == 0, result.stderr
+    assert "table zwa-deliveries: exists" in result.stdout
+    stage = stack.stage()
+    sqs = stage.client("sqs")
+    url = sqs.get_queue_url(QueueName=stage.settings.deliveries_queue)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":" + stage.settings.dead_letter_queue)
+    assert int(redrive["maxReceiveCount"]) == 25
