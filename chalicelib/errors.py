@@ -17,6 +17,7 @@ code) and never a payload value, a token or a secret.
     ├── DeliveryError                the outcome of one attempt to apply a delivery
     │   ├── RetryableDeliveryError       try again later (network, 5xx, 429, throttle)
     │   └── PermanentDeliveryError       never retried (Zoho rejection, mapping error)
+    ├── RetryLaterError              the worker leaves a message on the queue for later
     └── SettingsError                the environment lacks a setting
 """
 
@@ -148,3 +149,7 @@ class RetryableDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """The attempt can never succeed as it is: a Zoho rejection or a mapping error."""
+
+
+class RetryLaterError(AdapterError):
+    """The message stays on the queue and comes back after its visibility timeout."""

@@ -1,4 +1,8 @@
-"""The queued delivery: the message the api Lambda sends and the worker reads (pure)."""
+"""The queued delivery and its ledger statuses: the contract of the api and the worker (pure).
+
+A delivery's status moves ``received`` (recorded, enqueue not yet confirmed) ->
+``queued`` -> one of the final statuses; each rule's outcome is recorded too.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,19 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+RECEIVED = "received"
+QUEUED = "queued"
+APPLIED = "applied"
+UNCHANGED = "unchanged"
+IGNORED = "ignored"
+STALE = "stale"
+FAILED = "failed"
+DEAD = "dead"
+RETRYING = "retrying"  # a rule's outcome while its delivery waits for the next attempt
+FINAL_STATUSES = frozenset({APPLIED, UNCHANGED, IGNORED, STALE, FAILED, DEAD})
+# Rule outcomes that are never sent again for the same delivery.
+DONE_RULE_OUTCOMES = frozenset({APPLIED, UNCHANGED, STALE})
 
 
 @dataclass(frozen=True)

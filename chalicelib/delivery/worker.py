@@ -16,13 +16,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.delivery.backoff import next_visibility_timeout, retries_exhausted
-from chalicelib.delivery.message import QueuedDelivery
+from chalicelib.delivery.message import (
+    APPLIED,
+    DEAD,
+    DONE_RULE_OUTCOMES,
+    FAILED,
+    FINAL_STATUSES,
+    IGNORED,
+    QUEUED,
+    RETRYING,
+    STALE,
+    QueuedDelivery,
+)
 from chalicelib.errors import (
     DeliveryError,
     Failure,
     MappingError,
     PermanentDeliveryError,
     RetryableDeliveryError,
+    RetryLaterError,
     UnavailableError,
 )
 from chalicelib.mapping.document import MappingDocument, RetryPolicy
@@ -31,21 +43,8 @@ from chalicelib.observability import logger
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import Queue
-from chalicelib.zoho.client import ZohoClient
-from chalicelib.zoho.responses import STALE
-
-APPLIED = "applied"
-STALE_STATUS = "stale"
-IGNORED = "ignored"
-FAILED = "failed"
-DEAD = "dead"
-QUEUED = "queued"
-FINAL_STATUSES = frozenset({APPLIED, "unchanged", IGNORED, STALE_STATUS, FAILED, DEAD})
-_DONE_RULE_OUTCOMES = frozenset({APPLIED, "unchanged", STALE_STATUS})
-
-
-class RetryLaterError(Exception):
-    """The message stays on the queue and comes back after its visibility timeout."""
+from chalicelib.zoho import responses
+from chalicelib.zoho.client import RecordUpdater
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class WorkerServices:
     ledger: Ledger
     queue: Queue
     dead_letters: Queue
-    zoho: Callable[[str], ZohoClient]
+    zoho: Callable[[str], RecordUpdater]  # connection name -> its Zoho client
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 900.0
     draw: Callable[[], float] = field(default=random.random)
@@ -138,7 +137,7 @@ def _apply(
         return IGNORED
     done = {
         name for name, outcome in (known.get("rules") or {}).items()
-        if isinstance(outcome, dict) and outcome.get("outcome") in _DONE_RULE_OUTCOMES
+        if isinstance(outcome, dict) and outcome.get("outcome") in DONE_RULE_OUTCOMES
     }
     outcomes = []
     for rule in rules:
@@ -155,17 +154,17 @@ def _apply(
         try:
             outcome = services.zoho(document.connection).update_record(plan)
         except DeliveryError as exc:
-            kind = FAILED if isinstance(exc, PermanentDeliveryError) else "retrying"
+            kind = FAILED if isinstance(exc, PermanentDeliveryError) else RETRYING
             _record_rule(services, delivery, rule.name, {
                 "outcome": kind, "module": plan.module, "code": exc.failure.code})
             raise type(exc)(replace(exc.failure, rule=rule.name)) from exc
-        result = STALE_STATUS if outcome.kind == STALE else APPLIED
+        result = STALE if outcome.kind == responses.STALE else APPLIED
         outcomes.append(result)
         _record_rule(services, delivery, rule.name, {
             "outcome": result, "module": plan.module, "record_id": outcome.record_id,
             "at": now,
         })
-    return STALE_STATUS if outcomes and all(o == STALE_STATUS for o in outcomes) else APPLIED
+    return STALE if outcomes and all(o == STALE for o in outcomes) else APPLIED
 
 
 def _record_rule(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.delivery.message import QueuedDelivery
+from chalicelib.delivery.message import IGNORED, QUEUED, RECEIVED, QueuedDelivery
 from chalicelib.errors import (
     MalformedPayloadError,
     PayloadTooLargeError,
@@ -31,9 +31,6 @@ from chalicelib.stores.secrets import SecretStore
 
 # Not carried to the worker: credentials, and what only the signature check needs.
 _PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
-RECEIVED = "received"  # recorded, not yet confirmed on the queue
-QUEUED = "queued"
-IGNORED = "ignored"
 DAY = 86400
 
 

@@ -8,6 +8,7 @@ gets one refresh and one more try; every other answer is classified once.
 
 from __future__ import annotations
 
+from typing import Protocol
 from urllib.parse import quote
 
 import requests
@@ -25,6 +26,12 @@ from chalicelib.zoho.responses import (
     network_failure,
 )
 from chalicelib.zoho.tokens import AccessToken, TokenProvider
+
+
+class RecordUpdater(Protocol):
+    """What the worker needs of Zoho: apply one planned update."""
+
+    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome: ...
 
 
 class ZohoClient:
