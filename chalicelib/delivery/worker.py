@@ -148,7 +148,8 @@ def _apply(
         except MappingError as exc:
             failure = Failure(
                 code="MAPPING_ERROR", message=exc.message, api_name=exc.field or None,
-                rule=rule.name, path=exc.path or None)
+                rule=rule.name, path=exc.path or None,
+                details={"value_type": exc.value_type} if exc.value_type else {})
             _record_rule(services, delivery, rule.name, {"outcome": FAILED, "code": failure.code})
             raise PermanentDeliveryError(failure) from exc
         try:

@@ -77,6 +77,8 @@ def test_a_mapping_error_is_permanent_and_names_the_field(world, example_event_b
     assert item["status"] == "failed"
     assert item["last_error"]["code"] == "MAPPING_ERROR"
     assert item["last_error"]["api_name"] == "Seats"
+    assert item["last_error"]["path"] == "data.seats"
+    assert item["last_error"]["details"] == {"value_type": "string"}
     assert "a dozen" not in json.dumps(item)
     assert world.zoho.calls == []
 
