@@ -16,7 +16,6 @@ from chalicelib.errors import SettingsError
 class Settings:
     """Names of the AWS resources and the knobs of the pipeline."""
 
-    stage: str
     mappings_table: str
     deliveries_table: str
     deliveries_queue: str
@@ -62,7 +61,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         except ValueError as exc:
             raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
     return Settings(
-        stage=environ.get("ZWA_STAGE", "dev"),
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
         **values,  # type: ignore[arg-type]
     )

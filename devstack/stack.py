@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -93,7 +92,6 @@ class LocalStack:
     autoreload: bool = False
     # Where chalice local's and the worker's output goes: a log file, or the terminal.
     app_output: str = "file"
-    say: Callable[[str], None] = print
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 

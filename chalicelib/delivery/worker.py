@@ -91,22 +91,31 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
     document: MappingDocument | None = None
     try:
         document = services.mappings.get(delivery.source)
-        status = _apply(delivery, document, known, attempt, services, now)
+        status = _apply(delivery, document, known, services, now)
     except PermanentDeliveryError as exc:
-        return _dead_letter(delivery, exc.failure, FAILED, attempt, services, now)
+        return _dead_letter(delivery, exc.failure, FAILED, attempt, services, now, document)
     except (RetryableDeliveryError, UnavailableError) as exc:
         failure = exc.failure if isinstance(exc, DeliveryError) else Failure(
             code="AWS_UNAVAILABLE", message=str(exc))
         policy = document.retry if document is not None else RetryPolicy()
         if retries_exhausted(attempt.number, now - attempt.first_sent_at, policy):
-            return _dead_letter(delivery, failure, DEAD, attempt, services, now)
-        return _retry_later(delivery, failure, attempt, services, now)
+            return _dead_letter(delivery, failure, DEAD, attempt, services, now, document)
+        return _retry_later(delivery, failure, attempt, services, now, document)
     services.ledger.update(delivery.source, delivery.delivery_id, {
-        "status": status, "updated_at": now, "attempts": attempt.number,
-        "next_attempt_at": None,
+        **_attempt_fields(attempt, now, document), "status": status, "next_attempt_at": None,
     })
     logger.info("delivery finished", extra={"status": status, "attempt": attempt.number})
     return status
+
+
+def _attempt_fields(
+    attempt: Attempt, now: float, document: MappingDocument | None
+) -> dict[str, Any]:
+    """What every ledger write that ends an attempt records."""
+    fields: dict[str, Any] = {"attempts": attempt.number, "updated_at": now}
+    if document is not None:
+        fields["mapping_version"] = document.version
+    return fields
 
 
 def _ledger_item(services: WorkerServices, delivery: QueuedDelivery) -> dict[str, Any]:
@@ -120,7 +129,6 @@ def _apply(
     delivery: QueuedDelivery,
     document: MappingDocument | None,
     known: dict[str, Any],
-    attempt: Attempt,
     services: WorkerServices,
     now: float,
 ) -> str:
@@ -128,10 +136,6 @@ def _apply(
         raise PermanentDeliveryError(Failure(
             code="UNKNOWN_SOURCE",
             message=f"no enabled mapping for the source {delivery.source!r} any more"))
-    services.ledger.update(delivery.source, delivery.delivery_id, {
-        "status": QUEUED, "attempts": attempt.number, "updated_at": now,
-        "mapping_version": document.version,
-    })
     rules = matching_rules(document, delivery.body, delivery.headers)
     if not rules:
         return IGNORED
@@ -176,7 +180,7 @@ def _record_rule(
 
 def _retry_later(
     delivery: QueuedDelivery, failure: Failure, attempt: Attempt, services: WorkerServices,
-    now: float,
+    now: float, document: MappingDocument | None,
 ) -> str:
     seconds = next_visibility_timeout(
         attempt.number, services.retry_base_seconds, services.retry_cap_seconds, services.draw()
@@ -184,7 +188,7 @@ def _retry_later(
     try:
         services.queue.delay(attempt.receipt_handle, seconds)
         services.ledger.update(delivery.source, delivery.delivery_id, {
-            "status": QUEUED, "attempts": attempt.number, "updated_at": now,
+            **_attempt_fields(attempt, now, document), "status": QUEUED,
             "last_error": failure.to_dict(), "next_attempt_at": now + seconds,
         })
     except UnavailableError:
@@ -196,7 +200,7 @@ def _retry_later(
 
 def _dead_letter(
     delivery: QueuedDelivery, failure: Failure, status: str, attempt: Attempt,
-    services: WorkerServices, now: float,
+    services: WorkerServices, now: float, document: MappingDocument | None,
 ) -> str:
     try:
         services.dead_letters.send(delivery.to_message(), {
@@ -204,7 +208,7 @@ def _dead_letter(
             "failure_code": failure.code, "failure": _json(failure), "status": status,
         })
         services.ledger.update(delivery.source, delivery.delivery_id, {
-            "status": status, "attempts": attempt.number, "updated_at": now,
+            **_attempt_fields(attempt, now, document), "status": status,
             "last_error": failure.to_dict(), "next_attempt_at": None,
         })
     except UnavailableError as exc:

@@ -111,11 +111,6 @@ def format_zoho_datetime(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
-def parse_moment(value: Any, *, tz: str | None = None, fmt: str | None = None) -> datetime:
-    """An aware datetime from epoch seconds/millis, ISO 8601 text or ``fmt`` text."""
-    return _to_datetime(value, TransformOptions(type="datetime", timezone=tz, format=fmt))
-
-
 def _map_key(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -254,7 +249,6 @@ __all__ = [
     "convert",
     "format_zoho_datetime",
     "is_mapped",
-    "parse_moment",
     "type_name",
     "zone",
 ]

@@ -146,10 +146,8 @@ class InMemoryMappingStore:
 
     def __init__(self) -> None:
         self._versions: dict[str, list[StoredMapping]] = {}
-        self.reads = 0
 
     def current(self, source: str) -> StoredMapping | None:
-        self.reads += 1
         versions = self._versions.get(source)
         return versions[-1] if versions else None
 
