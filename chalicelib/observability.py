@@ -1,11 +1,35 @@
-"""The one structured JSON logger (Powertools Logger), shared by the api and the worker.
+"""Logs and metrics, shared by the api and the worker (no I/O but stdout).
 
-Log lines carry ids, statuses, codes, counts and durations; never a body, a
-header value, a signature, a token or a secret.
+- ``logger``: the one structured JSON logger (Powertools Logger). Log lines carry
+  ids, statuses, codes, counts and durations; never a body, a header value, a
+  signature, a token or a secret.
+- ``metrics``: Powertools Metrics in CloudWatch's Embedded Metric Format: each
+  flush prints one JSON line that CloudWatch Logs turns into metrics, with no
+  API call of its own. The alarms in ``infra/`` watch these names.
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+NAMESPACE = "ZohoWebhookAdapter"
 
 logger = Logger(service="zwa")
+metrics = Metrics(namespace=NAMESPACE, service="zwa")
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add ``value`` to the counter ``name`` (flushed at the end of the invocation)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def milliseconds(name: str, value: float) -> None:
+    """Record a duration in milliseconds."""
+    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+
+def flush_metrics() -> None:
+    """Print what was counted since the last flush, as one EMF line; nothing when empty."""
+    if metrics.metric_set:
+        metrics.flush_metrics()

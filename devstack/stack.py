@@ -146,7 +146,7 @@ class LocalStack:
     def provision(self) -> None:
         """Tables, queues, the connection, the example secret, mappings and record."""
         stage = self.stage()
-        bootstrap(stage.settings, stage.client("dynamodb"), stage.client("sqs"),
+        bootstrap(stage.resources, stage.client("dynamodb"), stage.client("sqs"),
                   say=lambda line: None)
         secrets = SecretsManagerStore(stage.client("secretsmanager"))
         connection = self.zoho or {**SANDBOX_CLIENT, "accounts_url": self.sandbox_url}

@@ -1,10 +1,10 @@
-"""Create the stage's tables and queues if they are missing (idempotent, I/O).
+"""Create the stage's tables and queues if they are missing, and set them right (I/O).
 
-- ``ZWA_MAPPINGS_TABLE``: mapping documents, key (source S, version N).
-- ``ZWA_DELIVERIES_TABLE``: the delivery ledger, key (source S, delivery_id S), TTL ``expires_at``.
-- ``ZWA_DEAD_LETTER_QUEUE`` and ``ZWA_DELIVERIES_QUEUE``, whose redrive policy moves a
-  message received ``MAX_RECEIVE_COUNT`` times to the dead-letter queue: a safety net
-  behind the worker's own per-source retry limits.
+What exists is described once in ``zwa.resources``: the mappings table, the
+delivery ledger (TTL ``expires_at``), the deliveries queue and its dead-letter
+queue, whose redrive policy moves a message received ``MAX_RECEIVE_COUNT`` times
+to the dead-letter queue: a safety net behind the worker's own per-source retry
+limits. Idempotent: a second run changes nothing and says so.
 """
 
 from __future__ import annotations
@@ -15,63 +15,88 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.settings import Settings
-
-MAX_RECEIVE_COUNT = 25
-# At least six times the worker's Lambda timeout, as AWS advises for SQS sources.
-VISIBILITY_TIMEOUT_SECONDS = 360
-DLQ_RETENTION_SECONDS = 14 * 86400
-QUEUE_RETENTION_SECONDS = 4 * 86400
+from zwa.resources import QueueSpec, StageResources, TableSpec
 
 
 def bootstrap(
-    settings: Settings, dynamodb: Any, sqs: Any, say: Callable[[str], None] = print
+    resources: StageResources, dynamodb: Any, sqs: Any, say: Callable[[str], None] = print,
+    *, point_in_time_recovery: bool = True,
 ) -> dict[str, str]:
-    """Make sure every resource exists; returns the queue URLs."""
-    _table(dynamodb, settings.mappings_table, [("source", "S"), ("version", "N")], say)
-    _table(dynamodb, settings.deliveries_table, [("source", "S"), ("delivery_id", "S")], say)
-    _ttl(dynamodb, settings.deliveries_table, "expires_at")
-    dlq_url = _queue(sqs, settings.dead_letter_queue, {
-        "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)}, say)
-    dlq_arn = sqs.get_queue_attributes(
-        QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = _queue(sqs, settings.deliveries_queue, {
-        "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
-        "MessageRetentionPeriod": str(QUEUE_RETENTION_SECONDS),
-        "RedrivePolicy": json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
-    }, say)
-    return {"deliveries": queue_url, "dead_letters": dlq_url}
+    """Make sure every resource exists; returns the queue URLs by role."""
+    for table in resources.tables:
+        _table(dynamodb, table, say)
+        if table.ttl_attribute:
+            _ttl(dynamodb, table, say)
+        if point_in_time_recovery:
+            _point_in_time_recovery(dynamodb, table, say)
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    for queue in resources.queues:
+        attributes = queue_attributes(queue, arns)
+        urls[queue.role] = _queue(sqs, queue.name, attributes, say)
+        arns[queue.role] = sqs.get_queue_attributes(
+            QueueUrl=urls[queue.role], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return urls
 
 
-def _table(client: Any, name: str, key: list[tuple[str, str]], say: Callable[[str], None]) -> None:
+def queue_attributes(queue: QueueSpec, arns: dict[str, str]) -> dict[str, str]:
+    """The SQS attributes of ``queue``; ``arns`` holds the ARNs of the queues made before it."""
+    attributes = {
+        "VisibilityTimeout": str(queue.visibility_timeout),
+        "MessageRetentionPeriod": str(queue.retention_seconds),
+    }
+    if queue.dead_letter_role:
+        attributes["RedrivePolicy"] = json.dumps({
+            "deadLetterTargetArn": arns[queue.dead_letter_role],
+            "maxReceiveCount": queue.max_receive_count,
+        })
+    return attributes
+
+
+def _table(client: Any, table: TableSpec, say: Callable[[str], None]) -> None:
     try:
-        client.describe_table(TableName=name)
-        say(f"table {name}: exists")
+        client.describe_table(TableName=table.name)
+        say(f"table {table.name}: exists")
         return
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
+    hash_key, range_key = table.key
     client.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in key],
+        TableName=table.name,
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in table.key],
         KeySchema=[
-            {"AttributeName": key[0][0], "KeyType": "HASH"},
-            {"AttributeName": key[1][0], "KeyType": "RANGE"},
+            {"AttributeName": hash_key[0], "KeyType": "HASH"},
+            {"AttributeName": range_key[0], "KeyType": "RANGE"},
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    client.get_waiter("table_exists").wait(TableName=name)
-    say(f"table {name}: created")
+    client.get_waiter("table_exists").wait(TableName=table.name)
+    say(f"table {table.name}: created")
 
 
-def _ttl(client: Any, table: str, attribute: str) -> None:
-    current = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+def _ttl(client: Any, table: TableSpec, say: Callable[[str], None]) -> None:
+    current = client.describe_time_to_live(TableName=table.name)["TimeToLiveDescription"]
     if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
         return
     client.update_time_to_live(
-        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        TableName=table.name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
     )
+    say(f"table {table.name}: TTL on {table.ttl_attribute} turned on")
+
+
+def _point_in_time_recovery(client: Any, table: TableSpec, say: Callable[[str], None]) -> None:
+    backups = client.describe_continuous_backups(TableName=table.name)
+    status = backups["ContinuousBackupsDescription"].get(
+        "PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+    if status == "ENABLED":
+        return
+    client.update_continuous_backups(
+        TableName=table.name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
+    say(f"table {table.name}: point-in-time recovery turned on")
 
 
 def _queue(client: Any, name: str, attributes: dict[str, str], say: Callable[[str], None]) -> str:
@@ -83,6 +108,20 @@ def _queue(client: Any, name: str, attributes: dict[str, str], say: Callable[[st
         url = str(client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
         say(f"queue {name}: created")
         return url
-    client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
-    say(f"queue {name}: exists")
+    current = client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=list(attributes))["Attributes"]
+    changed = sorted(key for key, value in attributes.items()
+                     if _normal(key, current.get(key)) != _normal(key, value))
+    if changed:
+        client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        say(f"queue {name}: set {', '.join(changed)}")
+    else:
+        say(f"queue {name}: exists")
     return url
+
+
+def _normal(key: str, value: str | None) -> Any:
+    if key == "RedrivePolicy" and value:
+        policy = json.loads(value)
+        return (policy.get("deadLetterTargetArn"), int(policy.get("maxReceiveCount", 0)))
+    return value

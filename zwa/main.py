@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bootstrap(stage: Stage, args: argparse.Namespace) -> int:
-    urls = bootstrap(stage.settings, stage.client("dynamodb"), stage.client("sqs"))
+    urls = bootstrap(stage.resources, stage.client("dynamodb"), stage.client("sqs"))
     print(f"stage {stage.name} ready: queue {urls['deliveries']}")
     return 0
 

@@ -1,0 +1,103 @@
+"""The AWS resources of a stage, described once (pure).
+
+``zwa bootstrap`` creates them, ``zwa doctor`` checks them, and the generated
+deploy artefacts (``.chalice/policy-{stage}.json``, ``infra/resources.json``)
+grant and declare them: all from this one description, so that a new table or
+queue cannot be forgotten by one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.settings import Settings
+
+# The queue's own redrive is a safety net behind the worker's per-source retry
+# limits: a mapping's retry.max_attempts may not exceed it.
+MAX_RECEIVE_COUNT = 25
+# AWS advises a visibility timeout of at least six times the function timeout
+# for an SQS event source, so that a message is not received again while a
+# slow invocation still works on it.
+VISIBILITY_TIMEOUT_FACTOR = 6
+DLQ_RETENTION_SECONDS = 14 * 86400
+QUEUE_RETENTION_SECONDS = 4 * 86400
+DEFAULT_WORKER_TIMEOUT_SECONDS = 60
+DEFAULT_MAX_CONCURRENCY = 10
+WORKER_BATCH_SIZE = 10
+WORKER_FUNCTION = "apply_deliveries"
+API_FUNCTION = "api_handler"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table: its role, name, key (name, type) pairs and TTL attribute."""
+
+    role: str
+    name: str
+    key: tuple[tuple[str, str], ...]
+    ttl_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS queue: its role, name, attributes and the queue it dead-letters into."""
+
+    role: str
+    name: str
+    visibility_timeout: int
+    retention_seconds: int
+    dead_letter_role: str | None = None
+    max_receive_count: int = MAX_RECEIVE_COUNT
+
+
+@dataclass(frozen=True)
+class StageResources:
+    """Everything the app of one stage uses in AWS."""
+
+    tables: tuple[TableSpec, ...]
+    queues: tuple[QueueSpec, ...]
+    secret_prefix: str
+    worker_timeout_seconds: int
+    max_concurrency: int
+
+    def table(self, role: str) -> TableSpec:
+        """The table playing ``role`` (mappings, deliveries)."""
+        return next(table for table in self.tables if table.role == role)
+
+    def queue(self, role: str) -> QueueSpec:
+        """The queue playing ``role`` (deliveries, dead_letters)."""
+        return next(queue for queue in self.queues if queue.role == role)
+
+    @property
+    def secret_patterns(self) -> tuple[str, ...]:
+        """Secret names the app reads and writes: connections and webhook signing keys."""
+        return (f"{self.secret_prefix}/*",)
+
+
+def stage_resources(
+    settings: Settings,
+    *,
+    worker_timeout_seconds: int = DEFAULT_WORKER_TIMEOUT_SECONDS,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+) -> StageResources:
+    """The resources of a stage with these settings."""
+    return StageResources(
+        tables=(
+            TableSpec("mappings", settings.mappings_table, (("source", "S"), ("version", "N"))),
+            TableSpec("deliveries", settings.deliveries_table,
+                      (("source", "S"), ("delivery_id", "S")), ttl_attribute="expires_at"),
+        ),
+        queues=(
+            # The dead-letter queue first: the deliveries queue's redrive names it.
+            QueueSpec("dead_letters", settings.dead_letter_queue,
+                      visibility_timeout=VISIBILITY_TIMEOUT_FACTOR * worker_timeout_seconds,
+                      retention_seconds=DLQ_RETENTION_SECONDS),
+            QueueSpec("deliveries", settings.deliveries_queue,
+                      visibility_timeout=VISIBILITY_TIMEOUT_FACTOR * worker_timeout_seconds,
+                      retention_seconds=QUEUE_RETENTION_SECONDS,
+                      dead_letter_role="dead_letters"),
+        ),
+        secret_prefix=settings.secret_prefix,
+        worker_timeout_seconds=worker_timeout_seconds,
+        max_concurrency=max_concurrency,
+    )
