@@ -15,6 +15,25 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 NAMESPACE = "ZohoWebhookAdapter"
 
+# The metric names: the alarms and the dashboard in infra/ refer to these.
+# api function: one per webhook request, by outcome.
+WEBHOOKS_RECEIVED = "WebhooksReceived"
+WEBHOOKS_REFUSED = "WebhooksRefused"  # a 4xx answer
+WEBHOOKS_UNAVAILABLE = "WebhooksUnavailable"  # a 503 answer
+DELIVERIES_QUEUED = "DeliveriesQueued"
+DELIVERIES_DUPLICATE = "DeliveriesDuplicate"
+DELIVERIES_IGNORED = "DeliveriesIgnored"
+# worker function: one per delivery attempt, by outcome.
+DELIVERIES_APPLIED = "DeliveriesApplied"
+DELIVERIES_UNCHANGED = "DeliveriesUnchanged"
+DELIVERIES_STALE = "DeliveriesStale"
+DELIVERIES_FAILED = "DeliveriesFailed"
+DELIVERIES_DEAD = "DeliveriesDead"
+DELIVERIES_RETRIED = "DeliveriesRetried"
+TOKEN_REFRESHES = "TokenRefreshes"
+TOKEN_ERRORS = "TokenErrors"  # a refresh that Zoho refused or did not answer
+ZOHO_LATENCY = "ZohoLatency"  # milliseconds per Zoho CRM call
+
 logger = Logger(service="zwa")
 metrics = Metrics(namespace=NAMESPACE, service="zwa")
 
