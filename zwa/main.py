@@ -1,7 +1,8 @@
-"""``zwa``: the operator's command line. ``zwa --stage local mapping put stripe.json``.
+"""zwa: the operator's command line for the Zoho webhook adapter.
 
 Every verb works on one stage (``--stage``, default ``dev``; ``local`` is the
-local stack). Errors are one line on stderr and a non-zero exit.
+local stack). Errors are one line on stderr and a non-zero exit; verbs that
+print records take ``--json``, and print times as ISO 8601 in UTC otherwise.
 """
 
 from __future__ import annotations
@@ -11,26 +12,30 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import (
-    AdapterError,
-    DeliveryError,
-    MappingDocumentError,
-    UnavailableError,
-)
+from chalicelib.errors import AdapterError, DeliveryError, MappingDocumentError, UnavailableError
 from chalicelib.mapping.document import parse_mapping
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore
 from chalicelib.stores.secrets import SecretsManagerStore
-from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
+from chalicelib.zoho.tokens import ACCOUNTS_BY_DC, TokenProvider, connection_secret_id
 from zwa.bootstrap import bootstrap
+from zwa.connections import check_connection, connection_document, store_connection
+from zwa.deploy import DeployError, deploy, read_deployed, worker_function_name
+from zwa.doctor import DoctorContext, run_checks
+from zwa.inputs import iso_time, parse_time, read_secret
 from zwa.stage import Stage, load_stage
+from zwa.webhook_secrets import store_signing_secret
+
+DESCRIPTION = "The operator's command line for the Zoho webhook adapter."
+EPILOG = "Example: zwa --stage local mapping put examples/mappings/example.json"
+TIME_KEYS = frozenset({"received_at", "updated_at", "expires_at", "next_attempt_at", "at",
+                       "saved_at"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,46 +56,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = " (is 'make dev' running?)" if args.stage == "local" else ""
         print(f"zwa: {exc}{hint}", file=sys.stderr)
         return 1
-    except (AdapterError, OSError, ValueError) as exc:
+    except (AdapterError, DeployError, OSError, ValueError) as exc:
         print(f"zwa: {exc}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as exc:
         print(f"zwa: AWS said: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("zwa: interrupted; nothing more was done", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zwa", description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", default="dev", help="the Chalice stage (local: the local stack)")
-    verbs = parser.add_subparsers(dest="verb", required=True)
+    parser = argparse.ArgumentParser(prog="zwa", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--stage", default="dev",
+                        help="the Chalice stage: dev, prod, or local for the local stack")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    verbs.add_parser("bootstrap", help="create the tables and queues").set_defaults(run=_bootstrap)
+    verbs.add_parser("bootstrap", help="create or fix the stage's tables and queues",
+                     description="Create the tables and queues if missing and set their "
+                                 "TTL, point-in-time recovery and redrive. Idempotent.",
+                     ).set_defaults(run=_bootstrap)
+    deploy_verb = verbs.add_parser(
+        "deploy", help="bootstrap, chalice deploy, then the worker's event source settings",
+        description="Deploy the stage: its resources, the api and worker functions, and the "
+                    "worker's SQS event source (ReportBatchItemFailures, MaximumConcurrency).")
+    deploy_verb.set_defaults(run=_deploy)
+    doctor = verbs.add_parser(
+        "doctor", help="check the stage, one line per check",
+        description="Check tables, queues, the worker's event source, each mapping's "
+                    "signing secret and each connection (one token at most). Exit 1 if any fails.")
+    _json_flag(doctor)
+    doctor.set_defaults(run=_doctor)
 
     connection = verbs.add_parser("connection", help="Zoho connections").add_subparsers(
-        dest="action", required=True)
-    put = connection.add_parser("set", help="store a connection's OAuth client and refresh token")
+        dest="action", required=True, metavar="ACTION")
+    put = connection.add_parser(
+        "set", help="store a connection's OAuth client and refresh token",
+        description="Store a Zoho connection. The client secret and refresh token are read "
+                    "from --secrets-file (JSON), from stdin when piped (JSON), or from prompts; "
+                    "never from the command line.")
     put.add_argument("name", nargs="?", default="default")
     put.add_argument("--client-id", required=True)
-    put.add_argument("--client-secret", required=True)
-    put.add_argument("--refresh-token", required=True)
     where = put.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dc", choices=sorted(ACCOUNTS_BY_DC), help="the Zoho data centre")
     where.add_argument("--accounts-url", help="e.g. https://accounts.zoho.eu")
-    where.add_argument("--dc", choices=["us", "eu", "in", "au", "jp", "ca", "sa", "cn"])
+    put.add_argument("--secrets-file", type=Path,
+                     help='a JSON file {"client_secret": ..., "refresh_token": ...}')
     put.set_defaults(run=_connection_set)
-    test = connection.add_parser("test", help="get a token and read the Contacts field list")
+    test = connection.add_parser(
+        "test", help="get a token and read the org: prints the api domain and org")
     test.add_argument("name", nargs="?", default="default")
+    _json_flag(test)
     test.set_defaults(run=_connection_test)
 
     secret = verbs.add_parser("webhook-secret", help="webhook signing secrets").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True, metavar="ACTION")
     secret_set = secret.add_parser(
-        "set", help="store a signing secret (value from --value or stdin)")
-    secret_set.add_argument("secret_id", help="e.g. zwa/webhook/stripe")
-    secret_set.add_argument("--value", help="the secret; read from stdin when absent")
+        "set", help="store a source's signing secret where its mapping looks",
+        description="Store SOURCE's signing secret in the secret its mapping names "
+                    "(verify.secret_id, default zwa/webhook/SOURCE). The value comes from "
+                    "--file, from stdin when piped, or from a prompt.")
+    secret_set.add_argument("source")
+    secret_set.add_argument("--add", action="store_true",
+                            help="keep the older keys too, during a provider's rotation")
+    secret_set.add_argument("--file", type=Path, help="read the secret from this file")
     secret_set.set_defaults(run=_webhook_secret_set)
 
     mapping = verbs.add_parser("mapping", help="mapping documents").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True, metavar="ACTION")
     m_put = mapping.add_parser("put", help="validate and store FILE as the source's new version")
     m_put.add_argument("file", type=Path)
     m_put.set_defaults(run=_mapping_put)
@@ -101,9 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     m_get.add_argument("source")
     m_get.add_argument("--version", type=int)
     m_get.set_defaults(run=_mapping_get)
-    mapping.add_parser("list", help="list the sources").set_defaults(run=_mapping_list)
+    m_list = mapping.add_parser("list", help="list the sources")
+    _json_flag(m_list)
+    m_list.set_defaults(run=_mapping_list)
     m_history = mapping.add_parser("history", help="list a source's versions")
     m_history.add_argument("source")
+    _json_flag(m_history)
     m_history.set_defaults(run=_mapping_history)
     m_rollback = mapping.add_parser("rollback", help="store an earlier version as the newest")
     m_rollback.add_argument("source")
@@ -111,19 +148,29 @@ def _parser() -> argparse.ArgumentParser:
     m_rollback.set_defaults(run=_mapping_rollback)
 
     deliveries = verbs.add_parser("deliveries", help="the delivery ledger").add_subparsers(
-        dest="action", required=True)
-    d_list = deliveries.add_parser("list", help="a source's recent deliveries, newest first")
-    d_list.add_argument("source")
+        dest="action", required=True, metavar="ACTION")
+    d_list = deliveries.add_parser("list", help="recent deliveries, newest first")
+    d_list.add_argument("source", nargs="?", help="one source (default: every source)")
     d_list.add_argument("--limit", type=int, default=20)
     d_list.add_argument("--status", help="only deliveries with this status")
-    d_list.add_argument("--json", action="store_true")
+    d_list.add_argument("--since", help="an ISO 8601 time or a duration back: 15m, 6h, 2d")
+    _json_flag(d_list)
     d_list.set_defaults(run=_deliveries_list)
     d_show = deliveries.add_parser("show", help="one delivery's ledger item")
     d_show.add_argument("source")
     d_show.add_argument("delivery_id")
-    d_show.add_argument("--json", action="store_true")
+    _json_flag(d_show)
     d_show.set_defaults(run=_deliveries_show)
     return parser
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document (times as epoch seconds)")
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
 
 
 def _bootstrap(stage: Stage, args: argparse.Namespace) -> int:
@@ -132,19 +179,63 @@ def _bootstrap(stage: Stage, args: argparse.Namespace) -> int:
     return 0
 
 
-def _connection_set(stage: Stage, args: argparse.Namespace) -> int:
-    connection: dict[str, Any] = {
-        "client_id": args.client_id,
-        "client_secret": args.client_secret,
-        "refresh_token": args.refresh_token,
-    }
-    if args.accounts_url:
-        connection["accounts_url"] = args.accounts_url.rstrip("/")
+def _deploy(stage: Stage, args: argparse.Namespace) -> int:
+    deploy(stage)
+    return 0
+
+
+def _doctor(stage: Stage, args: argparse.Namespace) -> int:
+    secrets = SecretsManagerStore(stage.client("secretsmanager"))
+    session = requests.Session()
+    deployed = read_deployed(stage.name) if stage.name != "local" else None
+    context = DoctorContext(
+        stage=stage.name, resources=stage.resources, dynamodb=stage.client("dynamodb"),
+        sqs=stage.client("sqs"), mappings=_mappings(stage), secrets=secrets,
+        tokens=lambda name: TokenProvider(
+            secrets, session, connection_secret_id(stage.settings.secret_prefix, name)),
+        session=session,
+        lambda_client=None if stage.name == "local" else stage.client("lambda"),
+        worker_function=deployed.worker_function if deployed else worker_function_name(
+            stage.name),
+    )
+    checks = []
+    for check in run_checks(context):
+        checks.append(check)
+        if not args.json:
+            print(check.line(), flush=True)
+    failed = [check for check in checks if not check.ok]
+    if args.json:
+        _print_json({"stage": stage.name, "ok": not failed,
+                     "checks": [check.to_dict() for check in checks]})
     else:
-        connection["dc"] = args.dc
+        print(f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+              + (f"; {len(failed)} failed" if failed else ""))
+    return 1 if failed else 0
+
+
+def _connection_set(stage: Stage, args: argparse.Namespace) -> int:
+    if args.secrets_file is not None or not sys.stdin.isatty():
+        text = args.secrets_file.read_text() if args.secrets_file else sys.stdin.read()
+        try:
+            given = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError('the secrets must be JSON: {"client_secret": ..., '
+                             '"refresh_token": ...}') from exc
+        if not isinstance(given, dict) or not all(
+                isinstance(given.get(key), str) and given[key].strip()
+                for key in ("client_secret", "refresh_token")):
+            raise ValueError("the secrets JSON needs client_secret and refresh_token")
+        client_secret, refresh_token = given["client_secret"].strip(), given[
+            "refresh_token"].strip()
+    else:
+        client_secret = read_secret("client secret")
+        refresh_token = read_secret("refresh token")
+    document = connection_document(args.client_id, client_secret, refresh_token,
+                                   dc=args.dc, accounts_url=args.accounts_url)
     secret_id = connection_secret_id(stage.settings.secret_prefix, args.name)
-    SecretsManagerStore(stage.client("secretsmanager")).put(secret_id, json.dumps(connection))
-    print(f"connection {args.name} stored in {secret_id}")
+    store_connection(SecretsManagerStore(stage.client("secretsmanager")), secret_id, document)
+    print(f"connection {args.name} stored in {secret_id}; "
+          f"check it with: zwa --stage {stage.name} connection test {args.name}")
     return 0
 
 
@@ -152,25 +243,23 @@ def _connection_test(stage: Stage, args: argparse.Namespace) -> int:
     secret_id = connection_secret_id(stage.settings.secret_prefix, args.name)
     session = requests.Session()
     tokens = TokenProvider(SecretsManagerStore(stage.client("secretsmanager")), session, secret_id)
-    token = tokens.token()
-    response = session.get(
-        f"{token.api_domain}/crm/v8/settings/fields", params={"module": "Contacts"},
-        headers={"Authorization": f"Zoho-oauthtoken {token.value}"}, timeout=15,
-    )
-    if response.status_code != 200:
-        print(f"zwa: Zoho answered HTTP {response.status_code} to the field list", file=sys.stderr)
-        return 1
-    count = len(response.json().get("fields", []))
-    print(f"connection {args.name}: token ok, {token.api_domain} lists {count} Contacts fields")
+    checked = check_connection(args.name, tokens, session)
+    if args.json:
+        _print_json(checked.to_dict())
+    else:
+        print(f"connection {args.name}: token ok, api domain {checked.api_domain}, "
+              f"org {checked.org_name} ({checked.org_id})")
     return 0
 
 
 def _webhook_secret_set(stage: Stage, args: argparse.Namespace) -> int:
-    value = args.value if args.value is not None else sys.stdin.read().strip()
-    if not value:
-        raise ValueError("the secret is empty")
-    SecretsManagerStore(stage.client("secretsmanager")).put(args.secret_id, value)
-    print(f"secret {args.secret_id} stored")
+    value = read_secret("signing secret", path=args.file, confirm=True)
+    stored = store_signing_secret(
+        _mappings(stage), SecretsManagerStore(stage.client("secretsmanager")), args.source,
+        value, add=args.add)
+    where = "" if stored.mapping_found else f" (no mapping for {args.source} yet: its default)"
+    keys = "1 key" if stored.keys == 1 else f"{stored.keys} keys, the new one first"
+    print(f"signing secret of {args.source} stored in {stored.secret_id}{where}: {keys}")
     return 0
 
 
@@ -209,14 +298,19 @@ def _mapping_get(stage: Stage, args: argparse.Namespace) -> int:
     if stored is None:
         raise ValueError(f"no mapping for {args.source}"
                          + (f" at version {args.version}" if args.version else ""))
-    print(json.dumps(stored.document, indent=2, sort_keys=True))
+    _print_json(stored.document)
     return 0
 
 
 def _mapping_list(stage: Stage, args: argparse.Namespace) -> int:
-    for stored in _mappings(stage).sources():
+    sources = _mappings(stage).sources()
+    if args.json:
+        _print_json([{"source": s.source, "version": s.version, "enabled": s.enabled,
+                      "saved_at": s.saved_at} for s in sources])
+        return 0
+    for stored in sources:
         state = "enabled" if stored.enabled else "disabled"
-        print(f"{stored.source}\tversion {stored.version}\t{state}\t{_when(stored.saved_at)}")
+        print(f"{stored.source}\tversion {stored.version}\t{state}\t{iso_time(stored.saved_at)}")
     return 0
 
 
@@ -224,8 +318,12 @@ def _mapping_history(stage: Stage, args: argparse.Namespace) -> int:
     versions = _mappings(stage).history(args.source)
     if not versions:
         raise ValueError(f"no mapping for {args.source}")
+    if args.json:
+        _print_json([{"version": s.version, "saved_at": s.saved_at, "enabled": s.enabled}
+                     for s in versions])
+        return 0
     for stored in versions:
-        print(f"version {stored.version}\t{_when(stored.saved_at)}")
+        print(f"version {stored.version}\t{iso_time(stored.saved_at)}")
     return 0
 
 
@@ -244,17 +342,27 @@ def _ledger(stage: Stage) -> DynamoLedger:
 
 
 def _deliveries_list(stage: Stage, args: argparse.Namespace) -> int:
-    items = _ledger(stage).recent(args.source, limit=1000 if args.status else args.limit)
-    if args.status:
-        items = [item for item in items if item.get("status") == args.status][: args.limit]
+    ledger = _ledger(stage)
+    sources = [args.source] if args.source else [s.source for s in _mappings(stage).sources()]
+    since = parse_time(args.since, time.time()) if args.since else None
+    filtered = args.status is not None or since is not None
+    items = [item for source in sources
+             for item in ledger.recent(source, limit=1000 if filtered else args.limit)]
+    items = [item for item in items
+             if (args.status is None or item.get("status") == args.status)
+             and (since is None or float(item.get("received_at", 0)) >= since)]
+    items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
+    items = items[: args.limit]
     if args.json:
-        print(json.dumps(items, indent=2, sort_keys=True))
+        _print_json(items)
         return 0
+    if not items:
+        print("no deliveries" + (f" for {args.source}" if args.source else ""))
     for item in items:
         error = item.get("last_error") or {}
         reason = f"\t{error.get('code')} {error.get('api_name') or ''}".rstrip() if error else ""
-        print(f"{_when(item.get('received_at', 0))}\t{item['delivery_id']}\t{item['status']}"
-              f"\tattempts={item.get('attempts', 0)}{reason}")
+        print(f"{iso_time(item.get('received_at'))}\t{item['source']}\t{item['delivery_id']}"
+              f"\t{item['status']}\tattempts={item.get('attempts', 0)}{reason}")
     return 0
 
 
@@ -263,15 +371,26 @@ def _deliveries_show(stage: Stage, args: argparse.Namespace) -> int:
     if item is None:
         raise ValueError(f"no delivery {args.delivery_id} for {args.source}")
     if args.json:
-        print(json.dumps(item, indent=2, sort_keys=True))
+        _print_json(item)
         return 0
     for key in sorted(item):
-        print(f"{key}: {json.dumps(item[key], sort_keys=True)}")
+        print(f"{key}: {_for_people(key, item[key])}")
     return 0
 
 
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(float(epoch), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+def _for_people(key: str, value: Any) -> str:
+    """A ledger value for a person: times as ISO 8601, the rest as compact JSON."""
+    return json.dumps(_times_as_iso(key, value), sort_keys=True)
+
+
+def _times_as_iso(key: str, value: Any) -> Any:
+    if key in TIME_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return iso_time(value)
+    if isinstance(value, dict):
+        return {k: _times_as_iso(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_times_as_iso(key, v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

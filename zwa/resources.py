@@ -101,3 +101,16 @@ def stage_resources(
         worker_timeout_seconds=worker_timeout_seconds,
         max_concurrency=max_concurrency,
     )
+
+
+def event_source_settings(resources: StageResources) -> dict[str, object]:
+    """What the worker's SQS event source must say, beyond what Chalice sets.
+
+    Without ``ReportBatchItemFailures`` Lambda ignores the worker's
+    ``batchItemFailures`` answer and deletes the whole batch, retries included;
+    ``MaximumConcurrency`` keeps the workers within Zoho's concurrency limit.
+    """
+    return {
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": resources.max_concurrency},
+    }

@@ -77,6 +77,18 @@ class _Rejected(Exception):
         self.response = response
 
 
+# What GET /crm/v8/org answers: the keys Zoho documents, with sandbox values.
+SANDBOX_ORG = {
+    "id": "5725767000000000001",
+    "company_name": "Sandbox Org",
+    "domain_name": "org5725767",
+    "primary_email": "admin@example.com",
+    "time_zone": "UTC",
+    "currency": "USD",
+    "country_code": "US",
+}
+
+
 class CrmApi:
     """Zoho CRM v8: fields metadata, insert, get, single/bulk/external update, search."""
 
@@ -98,6 +110,10 @@ class CrmApi:
         if module is None:
             return invalid_module(None)
         return Response(200, {"fields": [field_metadata(spec) for spec in module.fields]})
+
+    def describe_org(self) -> Response:
+        """``GET /crm/v8/org``: the organisation the token belongs to (one sandbox org)."""
+        return Response(200, {"org": [dict(SANDBOX_ORG)]})
 
     # --- reads ----------------------------------------------------------------------------
 

@@ -92,6 +92,8 @@ def match_route(method: str, path: str) -> Route:
         target = "crm"
         if rest == ["settings", "fields"]:
             endpoint, actions = "/crm/v8/settings/fields", {"GET": "fields"}
+        elif rest == ["org"]:
+            endpoint, actions = "/crm/v8/org", {"GET": "org"}
         elif len(rest) == 1 and rest[0]:
             endpoint, actions = "/crm/v8/{module}", {"POST": "insert", "PUT": "update_many"}
         elif len(rest) == 2 and rest[1] == "search":
@@ -208,6 +210,8 @@ class SandboxApp:
         action, params, headers = route.action, route.params, request.headers
         if action == "fields":
             return self.crm.describe_fields(request.query)
+        if action == "org":
+            return self.crm.describe_org()
         if action == "insert":
             return self.crm.insert(params[0], body)
         if action == "update_many":

@@ -62,12 +62,12 @@ def post_webhook(stack: LocalStack, source: str, body: bytes, **headers: str) ->
                          headers=all_headers, timeout=15)
 
 
-def zwa(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the operator CLI against the stack, as a user would."""
+def zwa(stack: LocalStack, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the operator CLI against the stack, as a user would (``stdin`` piped in)."""
     env = {**os.environ, "ZWA_AWS_PORT": str(stack.ports.aws)}
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "zwa.main", "--stage", "local", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False,
     )
 
 

@@ -108,3 +108,19 @@ def test_fields_of_an_unknown_module_is_invalid_module(sandbox):
     missing = sandbox.crm("GET", "settings/fields")
     assert missing.status_code == 400
     assert missing.json()["code"] == "REQUIRED_PARAM_MISSING"
+
+
+def test_org_endpoint_names_the_sandbox_organisation(sandbox):
+    answer = sandbox.crm("GET", "org")
+    assert answer.status_code == 200
+    org = answer.json()["org"]
+    assert len(org) == 1
+    assert org[0]["company_name"] == "Sandbox Org"
+    assert org[0]["id"].isdigit()
+
+
+def test_org_endpoint_needs_a_token(sandbox):
+    import requests
+
+    answer = requests.get(f"{sandbox.url}/crm/v8/org", timeout=10)
+    assert answer.status_code == 401
