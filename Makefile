@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv dev test unit functional integration lint sandbox clean
+.PHONY: venv dev test unit functional integration lint sandbox artifacts clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m devstack.zoho_sandbox --port $${ZWA_SANDBOX_PORT:-8810}
+
+# The IAM policies and infra/resources.json, generated from zwa/resources.py and
+# .chalice/config.json; make test fails while the committed ones are out of date.
+artifacts: $(STAMP)
+	$(BIN)/python -m zwa.artifacts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

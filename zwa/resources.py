@@ -26,21 +26,44 @@ DEFAULT_MAX_CONCURRENCY = 10
 WORKER_BATCH_SIZE = 10
 WORKER_FUNCTION = "apply_deliveries"
 API_FUNCTION = "api_handler"
+# The queue whose messages the worker function receives (its SQS event source).
+WORKER_QUEUE_ROLE = "deliveries"
+
+# What the functions may do with each resource: the IAM actions the generated
+# policy grants (zwa.artifacts). They follow the calls in chalicelib/stores; a
+# new call there needs its action here. One policy serves both functions.
+# A table the functions read and write item by item.
+TABLE_ITEM_ACTIONS = (
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+# The mappings are only read by the functions; the CLI saves them (TransactWriteItems).
+TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+# A queue the functions send to (SqsQueue looks its URL up by name first).
+QUEUE_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# What Lambda's SQS event source does on the worker's behalf, and the worker's
+# own backoff (ChangeMessageVisibility).
+QUEUE_CONSUME_ACTIONS = (
+    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage")
+# Connections and signing keys are read; the worker writes a refreshed token back.
+SECRET_ACTIONS = (
+    "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue")
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A DynamoDB table: its role, name, key (name, type) pairs and TTL attribute."""
+    """A DynamoDB table: its role, name, key (name, type) pairs, TTL attribute and IAM actions."""
 
     role: str
     name: str
     key: tuple[tuple[str, str], ...]
     ttl_attribute: str | None = None
+    actions: tuple[str, ...] = TABLE_ITEM_ACTIONS
 
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """An SQS queue: its role, name, attributes and the queue it dead-letters into."""
+    """An SQS queue: its role, name, attributes, the queue it dead-letters into, IAM actions."""
 
     role: str
     name: str
@@ -48,6 +71,7 @@ class QueueSpec:
     retention_seconds: int
     dead_letter_role: str | None = None
     max_receive_count: int = MAX_RECEIVE_COUNT
+    actions: tuple[str, ...] = QUEUE_SEND_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -83,7 +107,8 @@ def stage_resources(
     """The resources of a stage with these settings."""
     return StageResources(
         tables=(
-            TableSpec("mappings", settings.mappings_table, (("source", "S"), ("version", "N"))),
+            TableSpec("mappings", settings.mappings_table, (("source", "S"), ("version", "N")),
+                      actions=TABLE_READ_ACTIONS),
             TableSpec("deliveries", settings.deliveries_table,
                       (("source", "S"), ("delivery_id", "S")), ttl_attribute="expires_at"),
         ),
@@ -95,7 +120,8 @@ def stage_resources(
             QueueSpec("deliveries", settings.deliveries_queue,
                       visibility_timeout=VISIBILITY_TIMEOUT_FACTOR * worker_timeout_seconds,
                       retention_seconds=QUEUE_RETENTION_SECONDS,
-                      dead_letter_role="dead_letters"),
+                      dead_letter_role="dead_letters",
+                      actions=QUEUE_SEND_ACTIONS + QUEUE_CONSUME_ACTIONS),
         ),
         secret_prefix=settings.secret_prefix,
         worker_timeout_seconds=worker_timeout_seconds,
