@@ -32,7 +32,7 @@ integration: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check app.py chalicelib devstack zwa tests
-	$(BIN)/python -m mypy app.py chalicelib
+	$(BIN)/python -m mypy app.py chalicelib zwa
 
 sandbox: $(STAMP)
 	$(BIN)/python -m devstack.zoho_sandbox --port $${ZWA_SANDBOX_PORT:-8810}

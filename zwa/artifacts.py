@@ -38,6 +38,7 @@ from zwa.resources import (
     QueueSpec,
     StageResources,
     TableSpec,
+    event_source_settings,
 )
 from zwa.stage import PROJECT_ROOT, chalice_config, load_stage
 
@@ -143,11 +144,8 @@ def merge_template(resources: StageResources) -> dict[str, Any]:
             # cannot remove that key, so the override is an Fn::Sub too. It refers to
             # the queue created here, which CloudFormation then creates first.
             "Queue": {"Fn::Sub": f"${{{_logical_id(worker_queue.role, 'Queue')}.Arn}}"},
-            # Without it Lambda ignores the worker's batchItemFailures answer and
-            # deletes the whole batch: every delivery to be retried would be lost.
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            # Zoho caps concurrent API calls per edition.
-            "ScalingConfig": {"MaximumConcurrency": resources.max_concurrency},
+            # The same settings zwa deploy gives the event source Chalice makes.
+            **event_source_settings(resources),
         }}}}}
     res[ALARM_TOPIC] = {
         "Type": "AWS::SNS::Topic",
