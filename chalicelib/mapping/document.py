@@ -243,6 +243,11 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
     )
 
 
+def is_source_name(text: str) -> bool:
+    """Whether ``text`` can name a source (and so a mapping document)."""
+    return bool(_NAME.fullmatch(text))
+
+
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
