@@ -17,10 +17,22 @@ from chalice import Chalice, Response
 
 from chalicelib import __version__
 from chalicelib.delivery.batch import handle_sqs_batch
+from chalicelib.delivery.message import FAILED, IGNORED, QUEUED
 from chalicelib.delivery.worker import WorkerServices
 from chalicelib.errors import IngestError, UnavailableError
-from chalicelib.ingest.accept import IngestServices, WebhookRequest, accept_webhook
-from chalicelib.observability import logger
+from chalicelib.ingest.accept import DUPLICATE, IngestServices, WebhookRequest, accept_webhook
+from chalicelib.observability import (
+    DELIVERIES_DUPLICATE,
+    DELIVERIES_FAILED,
+    DELIVERIES_IGNORED,
+    DELIVERIES_QUEUED,
+    WEBHOOKS_RECEIVED,
+    WEBHOOKS_REFUSED,
+    WEBHOOKS_UNAVAILABLE,
+    count,
+    flush_metrics,
+    logger,
+)
 from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
@@ -110,37 +122,60 @@ def get_worker() -> WorkerServices:
     return _WORKER
 
 
+# What a provider is told when its delivery could not be made durable; the reason
+# (which store, which secret) goes to the log only.
+UNAVAILABLE_MESSAGE = "the delivery could not be recorded; retry later"
+# Each accepted webhook's outcome, as counted.
+_OUTCOME_METRICS = {
+    QUEUED: DELIVERIES_QUEUED,
+    DUPLICATE: DELIVERIES_DUPLICATE,
+    IGNORED: DELIVERIES_IGNORED,
+    FAILED: DELIVERIES_FAILED,
+}
+
+
 def error_response(status: int, code: str, message: str) -> Response:
     return Response({"code": code, "message": message}, status_code=status)
 
 
-@app.route("/webhooks/{source}", methods=["POST"], content_types=["*/*"])
-def receive_webhook(source: str) -> Response:
+def _current_webhook(source: str) -> WebhookRequest:
     request = app.current_request
     assert request is not None  # Chalice sets it for every route call
     raw = request.raw_body
-    webhook = WebhookRequest(
+    return WebhookRequest(
         source=source,
         headers=dict(request.headers),
         raw_body=raw.encode("utf-8") if isinstance(raw, str) else raw or b"",
     )
+
+
+@app.route("/webhooks/{source}", methods=["POST"], content_types=["*/*"])
+def receive_webhook(source: str) -> Response:
+    count(WEBHOOKS_RECEIVED)
     try:
-        accepted = accept_webhook(webhook, get_ingest(), time.time())
+        accepted = accept_webhook(_current_webhook(source), get_ingest(), time.time())
     except IngestError as exc:
+        count(WEBHOOKS_REFUSED)
         logger.info("webhook refused", extra={"source": source, "code": exc.code})
         return error_response(exc.status, exc.code, exc.message)
     except UnavailableError as exc:
+        count(WEBHOOKS_UNAVAILABLE)
         logger.warning("webhook not accepted", extra={"source": source, "reason": str(exc)})
-        return error_response(503, "UNAVAILABLE", f"{exc}; nothing was recorded, retry later")
+        return error_response(503, "UNAVAILABLE", UNAVAILABLE_MESSAGE)
     except Exception as exc:  # noqa: BLE001 - the caller must never see a 500
+        count(WEBHOOKS_UNAVAILABLE)
         logger.error("unexpected error", extra={"source": source, "error": type(exc).__name__})
-        return error_response(503, "UNAVAILABLE", "the webhook could not be recorded; retry later")
-    logger.info("webhook accepted", extra={
-        "source": source, "delivery_id": accepted.delivery_id, "status": accepted.status})
-    return Response(
-        {"delivery_id": accepted.delivery_id, "status": accepted.status},
-        status_code=accepted.http_status,
-    )
+        return error_response(503, "UNAVAILABLE", UNAVAILABLE_MESSAGE)
+    else:
+        count(_OUTCOME_METRICS[accepted.status])
+        logger.info("webhook accepted", extra={
+            "source": source, "delivery_id": accepted.delivery_id, "status": accepted.status})
+        return Response(
+            {"delivery_id": accepted.delivery_id, "status": accepted.status},
+            status_code=accepted.http_status,
+        )
+    finally:
+        flush_metrics()
 
 
 @app.route("/health", methods=["GET"])

@@ -4,11 +4,22 @@
 - ``application/x-www-form-urlencoded``: a flat object; a repeated key becomes a list.
 - ``multipart/form-data``: fields as for urlencoded (file parts give their file name
   only); a field named ``rawRequest`` holding JSON, as Jotform sends, becomes an object.
+
+A body that parses must also be one every later step can carry (JMESPath, the
+queue, DynamoDB, the worker), so these are refused here, as malformed, rather
+than failing later with an error a provider would retry for days: nesting deeper
+than ``MAX_NESTING_DEPTH`` levels, whole numbers of more than ``MAX_INTEGER_DIGITS``
+digits, ``NaN``/``Infinity`` and numbers beyond a double, lone UTF-16 surrogates
+(text that has no UTF-8 form), and parts in a charset Python cannot decode.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from email.errors import MessageError
+from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -20,6 +31,15 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 SUPPORTED_MEDIA_TYPES = (JSON, FORM, MULTIPART)
+# Levels of objects and arrays, the outermost counting as one. Real webhooks use
+# fewer than ten; the limit keeps every recursive step after the parse safe.
+MAX_NESTING_DEPTH = 64
+# Python's own limit on converting between a whole number and its digits.
+MAX_INTEGER_DIGITS = 4300
+_EMAIL_PARSER_ERRORS = (
+    IndexError, KeyError, AttributeError, TypeError, ValueError, MessageError,
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def media_type(content_type: str | None) -> str:
@@ -31,6 +51,10 @@ def media_type(content_type: str | None) -> str:
 
 def check_media_type(content_type: str | None) -> str:
     """The media type if the adapter reads it, else ``UnsupportedMediaTypeError``."""
+    if content_type and not content_type.isascii():
+        raise UnsupportedMediaTypeError(
+            "the Content-Type header holds characters outside ASCII; send e.g. application/json"
+        )
     kind = media_type(content_type)
     if kind == JSON or kind.endswith("+json"):
         return JSON
@@ -45,21 +69,86 @@ def parse_body(raw: bytes, content_type: str | None) -> Any:
     """Parse ``raw`` for its content type; ``MalformedPayloadError`` when it does not parse."""
     kind = check_media_type(content_type)
     if kind == JSON:
-        return _parse_json(raw)
-    if kind == FORM:
-        return _parse_form(raw)
-    return _parse_multipart(raw, content_type or "")
+        body = _parse_json(raw)
+    elif kind == FORM:
+        body = _parse_form(raw)
+    else:
+        body = _parse_multipart(raw, content_type or "")
+    _check_carriable(body)
+    return body
 
 
 def _parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedPayloadError("the JSON body is not valid UTF-8") from exc
+    return _loads(text, "the body")
+
+
+def _loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(
+            text, parse_int=_integer, parse_float=_finite, parse_constant=_not_a_number
+        )
+    except RecursionError as exc:
+        raise MalformedPayloadError(_too_deep()) from exc
     except json.JSONDecodeError as exc:
         raise MalformedPayloadError(
-            f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+
+
+def _integer(digits: str) -> int:
+    try:
+        if len(digits.lstrip("-")) <= MAX_INTEGER_DIGITS:
+            return int(digits)
+    except ValueError:  # a runtime configured with a lower limit than Python's default
+        pass
+    raise MalformedPayloadError(
+        f"a whole number in the body has more than {MAX_INTEGER_DIGITS} digits"
+    )
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise MalformedPayloadError("a number in the body is too large for a double")
+    return value
+
+
+def _not_a_number(name: str) -> Any:
+    raise MalformedPayloadError(f"{name} is not a JSON number")
+
+
+def _too_deep() -> str:
+    return f"the body is nested deeper than {MAX_NESTING_DEPTH} levels of objects and arrays"
+
+
+def _check_carriable(body: Any) -> None:
+    """Refuse what parses but cannot travel further: deep nesting, lone surrogates."""
+    pending: list[tuple[Any, int]] = [(body, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, (dict, list)):
+            if depth == MAX_NESTING_DEPTH:
+                raise MalformedPayloadError(_too_deep())
+            if isinstance(value, dict):
+                for key in value:
+                    _check_text(key)
+                pending.extend((item, depth + 1) for item in value.values())
+            else:
+                pending.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    if _SURROGATE.search(text):
+        raise MalformedPayloadError(
+            "a string in the body holds a lone UTF-16 surrogate (such as \\ud800), "
+            "which is not text"
+        )
 
 
 def _parse_form(raw: bytes) -> dict[str, Any]:
@@ -74,33 +163,45 @@ def _parse_form(raw: bytes) -> dict[str, Any]:
 def _parse_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
     if "boundary=" not in content_type.lower():
         raise MalformedPayloadError("the multipart body has no boundary in its Content-Type")
-    header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    try:
+        return _read_multipart(raw, content_type)
+    # The standard library's header parser still fails on some malformed
+    # parameters with errors of its own (an IndexError on 'a*' in a Content-Type,
+    # for one): whatever it raises here comes from what the caller sent.
+    except _EMAIL_PARSER_ERRORS as exc:
+        raise MalformedPayloadError("the multipart body does not parse") from exc
+
+
+def _read_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("ascii")
     message = BytesParser(policy=HTTP).parsebytes(header + raw)
     if not message.is_multipart() or message.defects:
         raise MalformedPayloadError("the multipart body does not parse")
-    pairs: list[tuple[str, Any]] = []
-    for part in message.iter_parts():
+    return _collect([_multipart_field(part) for part in message.iter_parts()])
+
+
+def _multipart_field(part: Message) -> tuple[str, Any]:
+    try:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             raise MalformedPayloadError("a multipart part has no field name")
         filename = part.get_filename()
         if filename is not None:
-            pairs.append((name, {"filename": filename}))
-            continue
+            return name, {"filename": filename}
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             payload = b""
-        try:
-            value: Any = payload.decode(part.get_content_charset() or "utf-8")
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise MalformedPayloadError(f"the multipart field {name!r} is not valid text") from exc
-        if name == "rawRequest":
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise MalformedPayloadError("the rawRequest field is not valid JSON") from exc
-        pairs.append((name, value))
-    return _collect(pairs)
+        value: Any = payload.decode(part.get_content_charset() or "utf-8")
+    # UnicodeError, not only UnicodeDecodeError: codecs such as 'undefined' raise
+    # the base class, for a part's body as for an RFC 2231 parameter (filename*=).
+    # LookupError: no such codec, or one that is not for text (base64).
+    except (UnicodeError, LookupError) as exc:
+        raise MalformedPayloadError(
+            "a multipart part is not text in its declared charset"
+        ) from exc
+    if name == "rawRequest":
+        value = _loads(value, "the rawRequest field")
+    return name, value
 
 
 def _collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

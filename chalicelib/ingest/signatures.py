@@ -7,6 +7,8 @@ timestamp, in epoch seconds, must be within ``tolerance_seconds`` of now).
 
 A request passes if any of the source's keys verifies (during a rotation the
 secret holds ``{"secrets": ["newest", "older"]}``). Errors never echo a header.
+A well-formed, fresh signature that no key computes raises ``SignatureMismatchError``,
+so that the caller can try once more with freshly read keys after a rotation.
 """
 
 from __future__ import annotations
@@ -22,21 +24,33 @@ from chalicelib.errors import InvalidSignatureError
 from chalicelib.mapping.document import VerifyConfig
 
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+# Epoch seconds have 10 digits until the year 2286; more digits are not a time.
+_MAX_TIMESTAMP_DIGITS = 18
+
+
+class SignatureMismatchError(InvalidSignatureError):
+    """The signature header is present, well-formed and fresh, but no key computes it."""
 
 
 def signing_keys(secret_string: str) -> list[bytes]:
-    """The signing keys in a secret: the string itself, or ``{"secrets": [...]}``."""
+    """The signing keys in a secret: the string itself, or ``{"secrets": [...]}``.
+
+    Surrounding whitespace is not part of a key (a secret pasted with its newline
+    would never verify); ``ValueError`` when a key is empty or the JSON form is wrong.
+    """
     text = secret_string.strip()
     if text.startswith("{"):
         try:
             document = json.loads(text)
         except json.JSONDecodeError:
-            return [secret_string.encode("utf-8")]
+            return [text.encode("utf-8")]
         keys = document.get("secrets") if isinstance(document, dict) else None
-        if isinstance(keys, list) and keys and all(isinstance(k, str) and k for k in keys):
-            return [key.encode("utf-8") for key in keys]
+        if isinstance(keys, list) and keys and all(isinstance(k, str) and k.strip() for k in keys):
+            return [key.strip().encode("utf-8") for key in keys]
         raise ValueError('a signing secret in JSON must be {"secrets": ["newest", "older"]}')
-    return [secret_string.encode("utf-8")]
+    if not text:
+        raise ValueError("the signing secret is empty")
+    return [text.encode("utf-8")]
 
 
 def verify_signature(
@@ -87,19 +101,20 @@ def _verify_hmac(
         # Every key is tried, so timing does not tell which one (if any) matched.
         matched |= hmac.compare_digest(expected, claimed)
     if not matched:
-        raise InvalidSignatureError(f"the {config.header} signature does not match the body")
+        raise SignatureMismatchError(f"the {config.header} signature does not match the body")
 
 
 def _check_timestamp(config: VerifyConfig, timestamp: str, now: float) -> None:
     if not timestamp:
         raise InvalidSignatureError(f"the {config.timestamp_header} header is missing")
-    try:
-        sent = float(timestamp)
-    except ValueError as exc:
+    # ASCII digits only: float() and int() also take 'NaN', '1_700_000_000', ' 17e8'
+    # and other digit scripts, none of which a sender signs as epoch seconds.
+    digits = timestamp.isascii() and timestamp.isdigit()
+    if not digits or len(timestamp) > _MAX_TIMESTAMP_DIGITS:
         raise InvalidSignatureError(
-            f"the {config.timestamp_header} header is not a timestamp"
-        ) from exc
-    if abs(now - sent) > config.tolerance_seconds:
+            f"the {config.timestamp_header} header is not a timestamp (epoch seconds)"
+        )
+    if abs(now - int(timestamp)) > config.tolerance_seconds:
         raise InvalidSignatureError(
             f"the {config.timestamp_header} timestamp is outside the "
             f"{config.tolerance_seconds}s tolerance"

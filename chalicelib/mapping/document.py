@@ -17,6 +17,12 @@ from chalicelib.mapping.expressions import Expression, ExpressionSyntaxError, co
 from chalicelib.mapping.transforms import FIELD_TYPES, TransformOptions
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+# The deliveries queue's redrive policy (maxReceiveCount): SQS moves a message to
+# the dead-letter queue after this many receives, without the ledger knowing, so
+# a source's retry.max_attempts must stay at or below it.
+QUEUE_MAX_RECEIVE_COUNT = 25
+# Request headers a mapping may not read: credentials never travel with a delivery.
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
 SIGNATURE_SCHEMES = frozenset({"none", "hmac"})
 # Part of the language, not yet carried out by this version: refused when saved
 # rather than silently ignored.
@@ -118,10 +124,26 @@ class Rule:
     layout_id: str | None = None
     skip_unchanged: bool = True
 
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        """Every expression of the rule: its filter, its record locator, its fields."""
+        found = [self.record.value]
+        if self.when is not None:
+            found.append(self.when)
+        for spec in self.fields:
+            if spec.expression is not None:
+                found.append(spec.expression)
+            found.extend(expression for _, expression in spec.template_slots)
+        return tuple(found)
+
 
 @dataclass(frozen=True)
 class MappingDocument:
-    """A source's whole mapping, compiled."""
+    """A source's whole mapping, compiled.
+
+    ``header_names`` holds the request headers (lower-cased) that its expressions
+    read: the only headers that travel with a delivery to the queue.
+    """
 
     source: str
     rules: tuple[Rule, ...]
@@ -132,6 +154,12 @@ class MappingDocument:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     version: int | None = None
+    header_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        expressions = [self.delivery_id, *(e for rule in self.rules for e in rule.expressions)]
+        names = frozenset(e.header for e in expressions if e is not None and e.header)
+        object.__setattr__(self, "header_names", names)
 
 
 class _Problems:
@@ -139,16 +167,21 @@ class _Problems:
 
     def __init__(self) -> None:
         self.items: list[str] = []
+        # Each compiled header: expression and where it is, checked once verify is known.
+        self.read_headers: list[tuple[str, Expression]] = []
 
     def add(self, where: str, what: str) -> None:
         self.items.append(f"{where}: {what}" if where else what)
 
     def expression(self, where: str, text: Any) -> Expression | None:
         try:
-            return compile_expression(text)
+            compiled = compile_expression(text)
         except ExpressionSyntaxError as exc:
             self.add(where, str(exc))
             return None
+        if compiled.header:
+            self.read_headers.append((where, compiled))
+        return compiled
 
     def unknown_keys(self, where: str, given: dict[str, Any], known: frozenset[str]) -> None:
         for key in sorted(set(given) - known):
@@ -193,6 +226,7 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
     connection = raw.get("connection", "default")
     if not isinstance(connection, str) or not _NAME.match(connection):
         problems.add("connection", "must be a connection name")
+    _check_read_headers(verify, problems)
     if problems.items:
         raise MappingDocumentError(problems.items)
     assert isinstance(source, str)
@@ -207,6 +241,11 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
         retry=retry,
         version=version,
     )
+
+
+def is_source_name(text: str) -> bool:
+    """Whether ``text`` can name a source (and so a mapping document)."""
+    return bool(_NAME.fullmatch(text))
 
 
 def _positive_int(value: Any) -> bool:
@@ -258,9 +297,24 @@ def _parse_retry(raw: Any, problems: _Problems) -> RetryPolicy:
     )
     if not _positive_int(policy.max_attempts):
         problems.add("retry.max_attempts", "must be a positive whole number")
+    elif policy.max_attempts > QUEUE_MAX_RECEIVE_COUNT:
+        problems.add("retry.max_attempts", f"must be at most {QUEUE_MAX_RECEIVE_COUNT}, the "
+                     "deliveries queue's receive count, after which SQS dead-letters a message")
     if not _positive_int(policy.max_age_seconds):
         problems.add("retry.max_age_seconds", "must be a positive whole number")
     return policy
+
+
+def _check_read_headers(verify: VerifyConfig, problems: _Problems) -> None:
+    """Credentials and the signature are checked at the edge, never mapped or forwarded."""
+    signature = verify.header.lower() if isinstance(verify.header, str) else None
+    for where, expression in problems.read_headers:
+        if expression.header in CREDENTIAL_HEADERS:
+            problems.add(where, f"{expression.text} reads a credential, which never travels "
+                         "with a delivery")
+        elif expression.header == signature:
+            problems.add(where, f"{expression.text} reads the signature header, which is "
+                         "checked, not mapped")
 
 
 def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:

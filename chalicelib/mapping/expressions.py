@@ -3,6 +3,9 @@
 Every expression in a mapping document (``when``, ``delivery_id``, a field's
 ``path``, a locator's ``value``, ``event_time``, ``{...}`` in a template) is
 compiled once when the document is loaded; a bad one is a document error.
+An expression that compiles can still fail on one payload (``length(x)`` on a
+number, an unknown function): ``evaluate`` then raises ``ExpressionEvaluationError``
+and nothing else; ``header:`` expressions never raise.
 """
 
 from __future__ import annotations
@@ -12,13 +15,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import jmespath
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import (
+    ArityError,
+    JMESPathError,
+    JMESPathTypeError,
+    UnknownFunctionError,
+)
 
 HEADER_PREFIX = "header:"
 
 
 class ExpressionSyntaxError(ValueError):
     """The text is neither valid JMESPath nor a ``header:Name`` reference."""
+
+
+class ExpressionEvaluationError(ValueError):
+    """An expression failed on a payload; names the expression and the kind of failure."""
+
+    def __init__(self, expression: str, reason: str) -> None:
+        super().__init__(f"the expression {expression!r} cannot be evaluated: {reason}")
+        self.expression = expression
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -30,10 +47,20 @@ class Expression:
     header: str | None = None
 
     def evaluate(self, body: Any, headers: Mapping[str, str] | None = None) -> Any:
-        """The value the expression picks, or None when the path leads nowhere."""
+        """The value the expression picks, or None when the path leads nowhere.
+
+        Raises ``ExpressionEvaluationError`` when the expression fails on this body.
+        """
         if self.header is not None:
             return (headers or {}).get(self.header)
-        return self._compiled.search(body)
+        try:
+            return self._compiled.search(body)
+        # JMESPath checks types itself, but its functions also call Python's
+        # (math.ceil of an infinity, int of a huge string): every failure of an
+        # evaluation over a caller's data is the same error to our callers.
+        except (JMESPathError, ArithmeticError, TypeError, ValueError, RecursionError) as exc:
+            # 'from None': the original message may quote a value from the payload.
+            raise ExpressionEvaluationError(self.text, _reason(exc)) from None
 
 
 def compile_expression(text: str) -> Expression:
@@ -58,3 +85,18 @@ def is_truthy(value: Any) -> bool:
     if isinstance(value, (str, list, dict)) and not value:
         return False
     return True
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, in words that hold no value from the payload."""
+    if isinstance(exc, JMESPathTypeError):
+        # Its own message quotes the value; the types are enough to act on.
+        expected = " or ".join(exc.expected_types)
+        return f"{exc.function_name}() takes {expected}, not {exc.actual_type}"
+    if isinstance(exc, (ArityError, UnknownFunctionError)):
+        return str(exc)  # names the function and counts, nothing from the payload
+    if isinstance(exc, ArithmeticError):
+        return "a number is out of range"
+    if isinstance(exc, RecursionError):
+        return "the payload is nested too deeply"
+    return f"it failed on this payload ({type(exc).__name__})"

@@ -9,6 +9,7 @@ operator can list and redrive dead letters without the ledger.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call
@@ -16,6 +17,10 @@ from chalicelib.stores.aws import aws_call
 # SQS refuses larger messages; the body is checked before sending so that the
 # caller gets a clear 413 instead of an AWS error.
 MAX_MESSAGE_BYTES = 256 * 1024
+# A message body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+# #x10000-#x10FFFF. JSON already escapes the controls below #x20; what is left
+# to escape are the surrogates and U+FFFE, U+FFFF, which can only be in strings.
+_REFUSED_BY_SQS = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 class Queue(Protocol):
@@ -81,8 +86,17 @@ class MessageTooLargeError(ValueError):
 
 
 def encode_message(body: dict[str, Any]) -> str:
-    """The compact JSON of a message body, or ``MessageTooLargeError``."""
+    """The compact JSON of a message body, or ``MessageTooLargeError``.
+
+    Text travels as itself, except the code points SQS refuses, written as
+    ``\\uXXXX`` escapes: still valid JSON, decoding to the same value.
+    """
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    text = _REFUSED_BY_SQS.sub(_escape, text)
     if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
         raise MessageTooLargeError(f"the delivery is larger than {MAX_MESSAGE_BYTES} bytes")
     return text
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

@@ -47,3 +47,49 @@ def test_unknown_keys_are_refused_so_typos_do_not_pass(example_mapping):
     example_mapping["rules"][0]["feilds"] = {}
     with pytest.raises(MappingDocumentError, match="unknown key 'feilds'"):
         parse_mapping(example_mapping)
+
+
+def test_retry_attempts_above_the_queues_receive_count_are_refused(example_mapping):
+    from chalicelib.mapping.document import QUEUE_MAX_RECEIVE_COUNT
+
+    assert QUEUE_MAX_RECEIVE_COUNT == 25
+    example_mapping["retry"] = {"max_attempts": 26}
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping(example_mapping)
+    (problem,) = caught.value.problems
+    assert problem.startswith("retry.max_attempts:")
+    assert "25" in problem
+    example_mapping["retry"] = {"max_attempts": 25}
+    assert parse_mapping(example_mapping).retry.max_attempts == 25
+
+
+def test_the_headers_a_mapping_reads_are_known_once_compiled():
+    document = parse_mapping({
+        "source": "s",
+        "delivery_id": "header:X-Event-Id",
+        "rules": [{
+            "name": "r", "module": "Contacts", "when": "header:X-Topic",
+            "record": {"external": {"field": "Ext_Id", "value": "header:X-Customer"}},
+            "fields": {"Lead_Source": "header:X-Origin",
+                       "Description": {"template": "{header:X-Shop} / {name}"},
+                       "Email": "email"},
+        }],
+    })
+    assert document.header_names == frozenset(
+        {"x-event-id", "x-topic", "x-customer", "x-origin", "x-shop"})
+
+
+def test_a_mapping_that_reads_no_header_forwards_none(example_mapping):
+    assert parse_mapping(example_mapping).header_names == frozenset()
+
+
+def test_a_mapping_may_not_read_credentials_or_its_own_signature_header(example_mapping):
+    example_mapping["rules"][0]["fields"]["Description"] = "header:Authorization"
+    example_mapping["rules"][0]["fields"]["Lead_Source"] = "header:X-Signature"
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping(example_mapping)
+    problems = caught.value.problems
+    assert any(p.startswith("rules[0].fields.Description.path:") and "credential" in p
+               for p in problems)
+    assert any(p.startswith("rules[0].fields.Lead_Source.path:") and "signature" in p
+               for p in problems)
