@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.mapping.document import QUEUE_MAX_RECEIVE_COUNT
 from chalicelib.settings import Settings
 
 # The queue's own redrive is a safety net behind the worker's per-source retry
 # limits: a mapping's retry.max_attempts may not exceed it.
-MAX_RECEIVE_COUNT = 25
+MAX_RECEIVE_COUNT = QUEUE_MAX_RECEIVE_COUNT
 # AWS advises a visibility timeout of at least six times the function timeout
 # for an SQS event source, so that a message is not received again while a
 # slow invocation still works on it.
