@@ -13,10 +13,9 @@ import json
 from dataclasses import dataclass
 
 from chalicelib.ingest.signatures import signing_keys
+from chalicelib.mapping.document import default_secret_id
 from chalicelib.stores.mappings import MappingStore
 from chalicelib.stores.secrets import SecretNotFoundError, SecretStore
-
-DEFAULT_SECRET_ID = "zwa/webhook/{source}"  # noqa: S105 (a name pattern, not a secret)
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,10 @@ def signing_secret_id(mappings: MappingStore, source: str) -> tuple[str, bool]:
     """The secret id ``source``'s mapping reads, and whether the mapping exists."""
     stored = mappings.current(source)
     if stored is None:
-        return DEFAULT_SECRET_ID.format(source=source), False
+        return default_secret_id(source), False
     verify = stored.document.get("verify") or {}
     secret_id = verify.get("secret_id") if isinstance(verify, dict) else None
-    return (str(secret_id) if secret_id else DEFAULT_SECRET_ID.format(source=source)), True
+    return (str(secret_id) if secret_id else default_secret_id(source)), True
 
 
 def store_signing_secret(

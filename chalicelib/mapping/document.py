@@ -17,6 +17,7 @@ from chalicelib.mapping.expressions import Expression, ExpressionSyntaxError, co
 from chalicelib.mapping.transforms import FIELD_TYPES, TransformOptions
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DEFAULT_SECRET_ID = "zwa/webhook/{source}"  # noqa: S105 (a name pattern, not a secret)
 # The deliveries queue's redrive policy (maxReceiveCount): SQS moves a message to
 # the dead-letter queue after this many receives, without the ledger knowing, so
 # a source's retry.max_attempts must stay at or below it.
@@ -200,7 +201,7 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
     source = raw.get("source")
     if not isinstance(source, str) or not _NAME.match(source):
         problems.add("source", "must be a name of letters, digits, '-', '_' or '.'")
-    verify = _parse_verify(raw.get("verify", {"scheme": "none"}), problems)
+    verify = _parse_verify(raw.get("verify", {"scheme": "none"}), problems, str(source))
     delivery_id = None
     if raw.get("delivery_id") is not None:
         delivery_id = problems.expression("delivery_id", raw["delivery_id"])
@@ -252,7 +253,12 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _parse_verify(raw: Any, problems: _Problems) -> VerifyConfig:
+def default_secret_id(source: str) -> str:
+    """Where a source's signing secret is when its mapping names no ``verify.secret_id``."""
+    return DEFAULT_SECRET_ID.format(source=source)
+
+
+def _parse_verify(raw: Any, problems: _Problems, source: str) -> VerifyConfig:
     if not isinstance(raw, dict):
         problems.add("verify", "must be an object")
         return VerifyConfig()
@@ -263,7 +269,7 @@ def _parse_verify(raw: Any, problems: _Problems) -> VerifyConfig:
                      f"{', '.join(sorted(SIGNATURE_SCHEMES))}")
     config = VerifyConfig(
         scheme=scheme,
-        secret_id=raw.get("secret_id"),
+        secret_id=raw.get("secret_id", default_secret_id(source) if scheme != "none" else None),
         header=raw.get("header"),
         algorithm=raw.get("algorithm", "sha256"),
         encoding=raw.get("encoding", "hex"),
@@ -271,7 +277,7 @@ def _parse_verify(raw: Any, problems: _Problems) -> VerifyConfig:
         timestamp_header=raw.get("timestamp_header"),
         tolerance_seconds=raw.get("tolerance_seconds", 300),
     )
-    if scheme != "none" and not isinstance(config.secret_id, str):
+    if scheme != "none" and (not isinstance(config.secret_id, str) or not config.secret_id):
         problems.add("verify.secret_id", "names the Secrets Manager secret holding the signing key")
     if scheme == "hmac":
         if not isinstance(config.header, str) or not config.header:

@@ -16,7 +16,7 @@ def test_every_problem_is_reported_at_once_with_where_it_is():
     with pytest.raises(MappingDocumentError) as caught:
         parse_mapping({
             "source": "bad source",
-            "verify": {"scheme": "hmac"},
+            "verify": {"scheme": "hmac", "secret_id": ""},
             "rules": [{
                 "name": "r", "module": "Contacts", "record": {"id": "data.id"},
                 "fields": {"Email": {"path": "data.[", "type": "emailish"}, "X": {}},
@@ -93,3 +93,10 @@ def test_a_mapping_may_not_read_credentials_or_its_own_signature_header(example_
                for p in problems)
     assert any(p.startswith("rules[0].fields.Lead_Source.path:") and "signature" in p
                for p in problems)
+
+
+def test_a_signed_source_without_a_secret_id_reads_zwa_webhook_source(example_mapping):
+    del example_mapping["verify"]["secret_id"]
+    assert parse_mapping(example_mapping).verify.secret_id == "zwa/webhook/example"
+    example_mapping["verify"] = {"scheme": "none"}
+    assert parse_mapping(example_mapping).verify.secret_id is None

@@ -101,7 +101,7 @@ def test_without_a_mapping_the_secret_goes_to_the_default_place():
 
 def test_add_keeps_the_older_keys_after_the_new_one_and_a_plain_set_drops_them():
     mappings, secrets = InMemoryMappingStore(), InMemorySecretStore()
-    _mapping(mappings, "stripe", "zwa/webhook/stripe")
+    _mapping(mappings, "stripe", None)
     store_signing_secret(mappings, secrets, "stripe", "k1")
     store_signing_secret(mappings, secrets, "stripe", "k2", add=True)
     stored = store_signing_secret(mappings, secrets, "stripe", "k3", add=True)
