@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import (
@@ -63,3 +65,96 @@ class FlakyQueue(InMemoryQueue):
             self.failures -= 1
             raise UnavailableError("sending to the queue failed (ServiceUnavailable)")
         return super().send(body, attributes)
+
+
+class FakeResponse:
+    """What ``requests`` answers: a status, a JSON body (or raw text), ``json()``."""
+
+    def __init__(self, status: int, body: Any = None, text: str | None = None) -> None:
+        self.status_code = status
+        self._body = body
+        raw = text if text is not None else ("" if body is None else json.dumps(body))
+        self.content = raw.encode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+Answer = tuple[int, Any] | FakeResponse | Exception
+
+
+class FakeZohoSession:
+    """A ``requests.Session`` stand-in for Zoho: canned answers, no network.
+
+    ``token_answers`` answer ``post`` (the token endpoint) and ``crm_answers``
+    answer ``put`` (the CRM), in order; an answer is ``(status, body)``, a
+    ``FakeResponse`` or an exception to raise. When a list runs out, the
+    ``default_*`` answer is used. Every request is recorded.
+    """
+
+    def __init__(
+        self,
+        token_answers: list[Answer] | None = None,
+        crm_answers: list[Answer] | None = None,
+        *,
+        default_token: Answer | None = None,
+        default_crm: Answer | None = None,
+    ) -> None:
+        self.token_answers = list(token_answers or [])
+        self.crm_answers = list(crm_answers or [])
+        self.default_token = default_token
+        self.default_crm = default_crm
+        self.posts: list[dict[str, Any]] = []
+        self.puts: list[dict[str, Any]] = []
+        self.on_post: Callable[[], None] | None = None
+
+    def post(self, url: str, data: Any = None, timeout: float | None = None) -> FakeResponse:
+        self.posts.append({"url": url, "data": data, "timeout": timeout})
+        if self.on_post is not None:
+            self.on_post()
+        return _answer(self.token_answers, self.default_token)
+
+    def put(self, url: str, json: Any = None, headers: dict[str, str] | None = None,
+            timeout: float | None = None) -> FakeResponse:
+        self.puts.append({"url": url, "json": json, "headers": dict(headers or {}),
+                          "timeout": timeout})
+        return _answer(self.crm_answers, self.default_crm)
+
+
+def _answer(answers: list[Answer], default: Answer | None) -> FakeResponse:
+    if answers:
+        answer = answers.pop(0)
+    elif default is not None:
+        answer = default
+    else:
+        raise AssertionError("the fake Zoho session has no answer left")
+    if isinstance(answer, Exception):
+        raise answer
+    if isinstance(answer, FakeResponse):
+        return answer
+    return FakeResponse(*answer)
+
+
+def token_grant(token: str = "1000.new", expires_in: Any = 3600,
+                api_domain: str = "https://www.zohoapis.eu") -> tuple[int, dict[str, Any]]:
+    """Zoho Accounts' answer to a refresh grant."""
+    return (200, {"access_token": token, "api_domain": api_domain, "token_type": "Bearer",
+                  "expires_in": expires_in})
+
+
+def crm_success(record_id: str = "5725767000000524157") -> tuple[int, dict[str, Any]]:
+    """Zoho CRM's answer to a single-record update that succeeded."""
+    return (200, {"data": [{"code": "SUCCESS", "status": "success", "message": "record updated",
+                            "details": {"id": record_id,
+                                        "Modified_Time": "2026-11-28T10:00:00+05:30"}}]})
+
+
+def crm_error(status: int, code: str, **details: Any) -> tuple[int, dict[str, Any]]:
+    """Zoho CRM's answer with a record-level error in ``data[0]``."""
+    return (status, {"data": [{"code": code, "details": details, "message": code.lower(),
+                               "status": "error"}]})
+
+
+def crm_request_error(status: int, code: str) -> tuple[int, dict[str, Any]]:
+    """Zoho CRM's request-level error (auth, scope, URL, server)."""
+    return (status, {"code": code, "details": {}, "message": code.lower(), "status": "error"})

@@ -8,6 +8,7 @@ rule names are ever sent, so a payload cannot choose the module or add fields.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,18 +80,45 @@ def _record_key(rule: Rule, body: Any, headers: Mapping[str, str] | None) -> str
     locator = rule.record
     value = locator.value.evaluate(body, headers)
     where = f"record.{locator.kind}"
-    if value is None or isinstance(value, (bool, dict, list, float)) or value == "":
+    if value is None or isinstance(value, (bool, dict, list, float)):
         raise MappingError(
             f"rule {rule.name!r}: {where} ({locator.value.text}) gives no usable record key",
             rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
         )
     key = str(value).strip()
+    problem = record_key_problem(key)
+    if problem is not None:
+        raise MappingError(
+            f"rule {rule.name!r}: {where} ({locator.value.text}) {problem}: "
+            "a record key must address exactly one record",
+            rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
+        )
     if locator.kind == "id" and (len(key) > 19 or not set(key) <= _ID_DIGITS):
         raise MappingError(
             f"rule {rule.name!r}: {where} ({locator.value.text}) is not a Zoho record id",
             rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
         )
     return key
+
+
+def record_key_problem(key: str) -> str | None:
+    """Why ``key``, as the last segment of a URL path, could address more than one record.
+
+    The key stands in the path ``/crm/v8/{module}/{key}``. HTTP clients resolve
+    ``.`` and ``..`` segments (``..`` would reach ``/crm/v8/``, ``.`` the bulk
+    ``PUT /crm/v8/{module}``), an empty key is the bulk endpoint itself, and
+    some servers read ``\\`` as ``/`` or cut at a control character. None when
+    the key is safe; the answer names the rule broken, never the key.
+    """
+    if not key.strip():
+        return "is empty"
+    if key.strip() in (".", ".."):
+        return "must not be '.' or '..'"
+    if "/" in key or "\\" in key:
+        return "must not contain '/' or '\\'"
+    if any(unicodedata.category(char) == "Cc" for char in key):
+        return "must not contain a control character"
+    return None
 
 
 def _field_value(

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import requests
 
-from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError
-from chalicelib.mapping.engine import PlannedUpdate
+from chalicelib.errors import Failure, PermanentDeliveryError, RetryableDeliveryError
+from chalicelib.mapping.engine import PlannedUpdate, record_key_problem
 from chalicelib.zoho.responses import (
     APPLIED,
     PERMANENT,
@@ -26,6 +26,20 @@ from chalicelib.zoho.responses import (
     network_failure,
 )
 from chalicelib.zoho.tokens import AccessToken, TokenProvider
+
+
+def record_url(plan: PlannedUpdate) -> str:
+    """The path of the one record ``plan`` updates, every segment quoted.
+
+    The engine already refuses keys that could address anything else; this is
+    the second line, so that no planned update can reach another URL.
+    """
+    problem = record_key_problem(plan.record)
+    if problem is not None:
+        raise PermanentDeliveryError(Failure(
+            code="MAPPING_ERROR",
+            message=f"the record key {problem}: a record key must address exactly one record"))
+    return f"/crm/v8/{quote(plan.module, safe='')}/{quote(plan.record, safe='')}"
 
 
 class RecordUpdater(Protocol):
@@ -46,10 +60,11 @@ class ZohoClient:
 
     def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
         """Apply ``plan``; returns the applied or stale outcome, raises for the rest."""
+        url = record_url(plan)
         token = self._tokens.token()
-        outcome = self._put(plan, token)
+        outcome = self._put(url, plan, token)
         if outcome.kind == REFRESH_TOKEN:
-            outcome = self._put(plan, self._tokens.refresh(token))
+            outcome = self._put(url, plan, self._tokens.refresh(token))
             if outcome.kind == REFRESH_TOKEN:
                 # A fresh token refused too: Zoho may be mid-rotation; retry later.
                 outcome = ZohoOutcome(RETRY, failure=outcome.failure)
@@ -60,8 +75,8 @@ class ZohoClient:
             raise PermanentDeliveryError(outcome.failure)
         raise RetryableDeliveryError(outcome.failure)
 
-    def _put(self, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
-        url = f"{token.api_domain}/crm/v8/{quote(plan.module)}/{quote(plan.record, safe='')}"
+    def _put(self, url: str, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
+        url = token.api_domain + url
         headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
         if plan.external_header:
             headers["X-EXTERNAL"] = plan.external_header

@@ -123,3 +123,23 @@ def test_a_retry_says_when_and_a_later_success_clears_it(world, example_event_by
     world.run_worker(receive_count=2)
     done = world.ledger.get("example", "evt_0001")
     assert (done["status"], done["attempts"], done["next_attempt_at"]) == ("applied", 2, None)
+
+
+def test_an_external_value_of_dot_dot_ends_failed_before_any_request(
+        world, example_mapping, example_event_bytes):
+    rule = {**example_mapping["rules"][0],
+            "record": {"external": {"field": "External_Id", "value": "data.zoho_id"}}}
+    world.mappings.save({**example_mapping, "rules": [rule]}, now=time.time())
+    body = json.loads(example_event_bytes)
+    body["data"]["zoho_id"] = ".."
+    assert world.post("example", json.dumps(body).encode()).status_code == 202
+    assert world.run_worker() == {"batchItemFailures": []}
+    item = world.ledger.get("example", "evt_0001")
+    assert item["status"] == "failed"
+    assert item["last_error"]["code"] == "MAPPING_ERROR"
+    assert item["last_error"]["rule"] == "contact-updated"
+    assert item["last_error"]["api_name"] == "record.external"
+    assert item["last_error"]["path"] == "data.zoho_id"
+    assert "'.' or '..'" in item["last_error"]["message"]
+    assert world.zoho.calls == []
+    assert world.dead_letters.messages[0][1]["failure_code"] == "MAPPING_ERROR"
