@@ -16,6 +16,7 @@ from chalicelib.errors import (
 from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.queues import InMemoryQueue
+from chalicelib.stores.secrets import InMemorySecretStore
 from chalicelib.zoho.responses import APPLIED, ZohoOutcome
 
 
@@ -158,3 +159,17 @@ def crm_error(status: int, code: str, **details: Any) -> tuple[int, dict[str, An
 def crm_request_error(status: int, code: str) -> tuple[int, dict[str, Any]]:
     """Zoho CRM's request-level error (auth, scope, URL, server)."""
     return (status, {"code": code, "details": {}, "message": code.lower(), "status": "error"})
+
+
+class UnwritableSecretStore(InMemorySecretStore):
+    """A secret store whose writes fail, as when Secrets Manager throttles ``PutSecretValue``."""
+
+    def put(self, secret_id: str, value: str) -> None:
+        raise UnavailableError(f"writing the secret {secret_id} failed (ThrottlingException)")
+
+
+class UnreadableSecretStore(InMemorySecretStore):
+    """A secret store whose reads fail, as when Secrets Manager is down."""
+
+    def get(self, secret_id: str, *, max_age: int = 300, force: bool = False) -> str:
+        raise UnavailableError(f"reading the secret {secret_id} failed")

@@ -25,7 +25,7 @@ from chalicelib.zoho.responses import (
     classify_zoho_response,
     network_failure,
 )
-from chalicelib.zoho.tokens import AccessToken, TokenProvider
+from chalicelib.zoho.tokens import AccessToken, TokenProvider, token_rejected
 
 
 def record_url(plan: PlannedUpdate) -> str:
@@ -66,8 +66,12 @@ class ZohoClient:
         if outcome.kind == REFRESH_TOKEN:
             outcome = self._put(url, plan, self._tokens.refresh(token))
             if outcome.kind == REFRESH_TOKEN:
-                # A fresh token refused too: Zoho may be mid-rotation; retry later.
-                outcome = ZohoOutcome(RETRY, failure=outcome.failure)
+                # A fresh token refused too: refreshing again would only spend
+                # Zoho's 10 tokens per 10 minutes; the delivery waits instead.
+                assert outcome.failure is not None
+                self._tokens.refused()
+                raise RetryableDeliveryError(
+                    token_rejected(outcome.failure.http_status, outcome.failure.code))
         if outcome.kind in (APPLIED, STALE):
             return outcome
         assert outcome.failure is not None

@@ -134,3 +134,17 @@ def test_an_answer_that_is_not_json_is_classified_by_its_status():
 def test_already_modified_comes_back_as_stale():
     session = FakeZohoSession(crm_answers=[crm_error(412, "ALREADY_MODIFIED")])
     assert zoho(session).update_record(by_id()).kind == STALE
+
+
+
+def test_a_second_401_after_a_refresh_is_retryable_token_rejected():
+    session = FakeZohoSession(
+        token_answers=[token_grant("1000.new")],
+        crm_answers=[crm_request_error(401, "INVALID_TOKEN"),
+                     crm_request_error(401, "INVALID_TOKEN")])
+    with pytest.raises(RetryableDeliveryError) as caught:
+        zoho(session).update_record(by_id())
+    failure = caught.value.failure
+    assert (failure.code, failure.http_status) == ("TOKEN_REJECTED", 401)
+    assert len(session.puts) == 2
+    assert len(session.posts) == 1
