@@ -21,7 +21,11 @@ from chalicelib.zoho.responses import APPLIED, ZohoOutcome
 
 
 class FakeZohoCrm:
-    """Records in a dict; ``script`` holds outcomes for the next calls ('retry', 'permanent')."""
+    """Records in a dict; ``script`` holds outcomes for the next calls.
+
+    A step is 'ok', 'retry' (a Zoho 500), 'permanent' (INVALID_DATA for Email)
+    or 'bug' (a KeyError whose message is the payload's email).
+    """
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
@@ -37,6 +41,9 @@ class FakeZohoCrm:
         if step == "retry":
             raise RetryableDeliveryError(Failure(
                 code="INTERNAL_ERROR", message="Internal Server Error", http_status=500))
+        if step == "bug":
+            # A bug whose message holds a payload value, as a KeyError's does.
+            raise KeyError(plan.body["data"][0].get("Email"))
         if step == "permanent":
             raise PermanentDeliveryError(Failure(
                 code="INVALID_DATA", message="invalid data", api_name="Email",
@@ -173,3 +180,10 @@ class UnreadableSecretStore(InMemorySecretStore):
 
     def get(self, secret_id: str, *, max_age: int = 300, force: bool = False) -> str:
         raise UnavailableError(f"reading the secret {secret_id} failed")
+
+
+class BuggyLedger(InMemoryLedger):
+    """A ledger adapter with a bug: reading an item raises a ``KeyError`` quoting the id."""
+
+    def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
+        raise KeyError(delivery_id)

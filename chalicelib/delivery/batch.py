@@ -20,6 +20,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.delivery.worker import Attempt, WorkerServices, process_message
+from chalicelib.errors import RetryLaterError
+from chalicelib.observability import logger
 
 
 def handle_sqs_batch(
@@ -37,7 +39,16 @@ def handle_sqs_batch(
             first_sent_at=int(record.attributes.sent_timestamp or 0) / 1000,
             receipt_handle=record.receipt_handle,
         )
-        return process_message(record.body, attempt, services, clock())
+        try:
+            return process_message(record.body, attempt, services, clock())
+        except RetryLaterError:
+            raise
+        except Exception as exc:
+            # The batch processor would log this at DEBUG only; the message
+            # comes back and, failing each time, ends in the queue's own DLQ.
+            logger.error("a message could not be handled; it stays on the queue", extra={
+                "error_type": type(exc).__name__, "message_id": record.message_id})
+            raise
 
     response = process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context

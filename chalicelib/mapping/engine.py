@@ -9,11 +9,12 @@ rule names are ever sent, so a payload cannot choose the module or add fields.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import MappingError
+from chalicelib.errors import MappingError, UnexpectedMappingError
 from chalicelib.mapping.document import MISSING, FieldSpec, MappingDocument, Rule
 from chalicelib.mapping.expressions import is_truthy
 from chalicelib.mapping.transforms import ConversionError, convert, is_mapped, type_name
@@ -52,7 +53,8 @@ def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None)
     record: dict[str, Any] = {}
     appended: dict[str, bool] = {}
     for spec in rule.fields:
-        value = _field_value(rule.name, spec, body, headers)
+        with _located(rule.name, spec.api_name):
+            value = _field_value(rule.name, spec, body, headers)
         if value is MISSING:
             continue
         record[spec.api_name] = value
@@ -67,13 +69,31 @@ def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None)
         request["trigger"] = list(rule.trigger)
     if rule.skip_cadences:
         request["skip_feature_execution"] = [{"name": "cadences"}]
+    with _located(rule.name, f"record.{rule.record.kind}"):
+        record_key = _record_key(rule, body, headers)
     return PlannedUpdate(
         rule=rule.name,
         module=rule.module,
-        record=_record_key(rule, body, headers),
+        record=record_key,
         body=request,
         external_field=rule.record.field if rule.record.kind == "external" else None,
     )
+
+
+@contextmanager
+def _located(rule: str, field: str) -> Iterator[None]:
+    """Name the rule and field of an error the mapping language does not foresee.
+
+    A JMESPath function given the wrong type, or a payload nested deeper than
+    the interpreter's stack, fails while one field is mapped: the error says
+    which, by its type only (its message may quote a value).
+    """
+    try:
+        yield
+    except MappingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with where it happened
+        raise UnexpectedMappingError(type(exc).__name__, rule=rule, field=field) from exc
 
 
 def _record_key(rule: Rule, body: Any, headers: Mapping[str, str] | None) -> str:

@@ -1,7 +1,18 @@
 """The worker Lambda through its SQS handler: applied, retried, failed, dead."""
 
+import io
 import json
+import logging
 import time
+
+import pytest
+
+import app as chalice_app
+from chalicelib.observability import logger
+from devstack.local_worker import sqs_event
+from tests.fakes import BuggyLedger, FlakyQueue
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:zwa-deliveries"
 
 
 def queue_example(world, example_event_bytes):
@@ -143,3 +154,116 @@ def test_an_external_value_of_dot_dot_ends_failed_before_any_request(
     assert "'.' or '..'" in item["last_error"]["message"]
     assert world.zoho.calls == []
     assert world.dead_letters.messages[0][1]["failure_code"] == "MAPPING_ERROR"
+
+
+@pytest.fixture
+def logs():
+    """The worker's JSON log lines, as CloudWatch would get them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lambda level: [line for line in map(json.loads, stream.getvalue().splitlines())
+                         if line["level"] == level]
+    logger.removeHandler(handler)
+
+
+def test_an_unexpected_error_ends_failed_and_dead_lettered_naming_type_and_rule(
+        world, example_event_bytes, logs):
+    queue_example(world, example_event_bytes)
+    world.zoho.script = ["bug"]
+    assert world.run_worker() == {"batchItemFailures": []}
+    item = world.ledger.get("example", "evt_0001")
+    assert item["status"] == "failed"
+    error = item["last_error"]
+    assert error["code"] == "INTERNAL_ERROR"
+    assert error["rule"] == "contact-updated"
+    assert error["details"]["error_type"] == "KeyError"
+    assert item["rules"]["contact-updated"]["outcome"] == "failed"
+    assert item["rules"]["contact-updated"]["code"] == "INTERNAL_ERROR"
+    (message, attributes), = world.dead_letters.messages
+    assert message["delivery_id"] == "evt_0001"
+    assert attributes["failure_code"] == "INTERNAL_ERROR"
+    assert attributes["status"] == "failed"
+    assert json.loads(attributes["failure"])["details"]["error_type"] == "KeyError"
+    (logged,) = logs("ERROR")
+    assert logged["code"] == "INTERNAL_ERROR"
+    assert logged["rule"] == "contact-updated"
+    assert logged["details"]["error_type"] == "KeyError"
+    # The KeyError's message is the payload's email: it goes nowhere.
+    assert "ada@example.com" not in json.dumps([item, attributes, logged])
+
+
+def test_a_field_path_failing_on_the_payload_ends_failed_naming_the_field(
+        world, example_mapping, example_event_bytes):
+    rule = {**example_mapping["rules"][0],
+            "fields": {"Seats": {"path": "length(data.balance_cents)"}}}
+    world.mappings.save({**example_mapping, "rules": [rule]}, now=time.time())
+    queue_example(world, example_event_bytes)
+    assert world.run_worker() == {"batchItemFailures": []}
+    item = world.ledger.get("example", "evt_0001")
+    assert item["status"] == "failed"
+    assert item["last_error"]["code"] == "INTERNAL_ERROR"
+    assert item["last_error"]["rule"] == "contact-updated"
+    assert item["last_error"]["api_name"] == "Seats"
+    assert item["last_error"]["details"]["error_type"]
+    assert world.zoho.calls == []
+    assert world.dead_letters.messages[0][1]["failure_code"] == "INTERNAL_ERROR"
+
+
+def test_a_when_filter_failing_in_the_worker_ends_failed(
+        world, example_mapping, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    rule = {**example_mapping["rules"][0], "when": "length(data.balance_cents) > `0`"}
+    world.mappings.save({**example_mapping, "rules": [rule]}, now=time.time())
+    assert world.run_worker() == {"batchItemFailures": []}
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["last_error"]["code"]) == ("failed", "INTERNAL_ERROR")
+    assert world.zoho.calls == []
+    assert world.dead_letters.messages[0][1]["failure_code"] == "INTERNAL_ERROR"
+
+
+def test_an_unexpected_error_is_left_for_a_retry_when_it_cannot_be_recorded(
+        world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.dead_letters = FlakyQueue(failures=1)
+    world.configure()
+    world.zoho.script = ["bug", "bug"]
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert world.ledger.get("example", "evt_0001")["status"] == "queued"
+    assert world.dead_letters.messages == []
+    world.run_worker(receive_count=2)
+    assert world.ledger.get("example", "evt_0001")["status"] == "failed"
+    assert world.dead_letters.messages[0][1]["failure_code"] == "INTERNAL_ERROR"
+
+
+def test_a_message_nested_too_deep_to_read_is_dead_lettered_as_malformed(world):
+    deep = "[" * 100_000 + "]" * 100_000
+    text = '{"source": "example", "delivery_id": "evt_deep", "body": ' + deep + "}"
+    response = run_bodies(world, [text])
+    assert response == {"batchItemFailures": []}
+    (message, attributes), = world.dead_letters.messages
+    assert attributes["failure_code"] == "MALFORMED_MESSAGE"
+
+
+def run_bodies(world, bodies, receive_count=1, context=None):
+    """Hand raw message bodies to the worker as one SQS event."""
+    sent = str(int(time.time() * 1000))
+    event = sqs_event([{
+        "MessageId": f"m{index}", "ReceiptHandle": f"r{index}", "Body": body,
+        "Attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": sent},
+    } for index, body in enumerate(bodies)], QUEUE_ARN, "us-east-1")
+    if context is None:
+        return world.client.lambda_.invoke("apply_deliveries", event).payload
+    return chalice_app.app.handler_map["apply_deliveries"](event, context)
+
+
+def test_an_error_outside_any_delivery_is_logged_and_the_message_left_on_the_queue(
+        world, example_event_bytes, logs):
+    queue_example(world, example_event_bytes)
+    world.ledger = BuggyLedger()
+    world.configure()
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    (logged,) = logs("ERROR")
+    assert logged["error_type"] == "KeyError"
+    assert logged["message_id"] == "m0"

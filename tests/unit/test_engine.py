@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from chalicelib.errors import MappingError
+from chalicelib.errors import MappingError, UnexpectedMappingError
 from chalicelib.mapping.document import parse_mapping
 from chalicelib.mapping.engine import matching_rules, plan_update
 
@@ -160,3 +160,32 @@ def test_an_id_of_only_spaces_is_a_mapping_error_not_the_bulk_endpoint():
 def test_an_external_value_that_names_one_record_is_kept(value):
     plan = plan_update(external_mapping().rules[0], {"customer": value, "email": "a@b.c"})
     assert plan.record == str(value)
+
+
+class Exploding(dict):
+    """A payload object whose lookups fail the way a bug would, quoting a value."""
+
+    def get(self, key, default=None):
+        raise RuntimeError("ada@example.com")
+
+
+def test_an_unforeseen_error_in_a_field_names_rule_field_and_type_not_the_message():
+    document = mapping({"Email": "data.email"})
+    with pytest.raises(UnexpectedMappingError) as caught:
+        plan_update(document.rules[0], {"id": "1", "data": Exploding()})
+    error = caught.value
+    assert (error.rule, error.field, error.error_type) == ("r", "Email", "RuntimeError")
+    assert "ada@example.com" not in str(error)
+
+
+def test_an_unforeseen_error_in_the_locator_names_the_locator():
+    document = mapping({"Email": "email"}, record={"id": "data.id"})
+    with pytest.raises(UnexpectedMappingError) as caught:
+        plan_update(document.rules[0], {"email": "a@b.c", "data": Exploding()})
+    assert (caught.value.field, caught.value.error_type) == ("record.id", "RuntimeError")
+
+
+def test_a_mapping_error_is_not_disguised_as_an_unforeseen_one():
+    document = mapping({"Seats": {"path": "seats", "type": "integer"}})
+    with pytest.raises(MappingError):
+        plan_update(document.rules[0], {"id": "1", "seats": "many"})
