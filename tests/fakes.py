@@ -31,12 +31,15 @@ class FakeZohoCrm:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.script: list[str] = []
         self.calls: list[PlannedUpdate] = []
+        self.on_call: Callable[[], None] | None = None  # e.g. a slow Zoho using up time
 
     def client(self, connection: str) -> FakeZohoCrm:
         return self
 
     def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
         self.calls.append(plan)
+        if self.on_call is not None:
+            self.on_call()
         step = self.script.pop(0) if self.script else "ok"
         if step == "retry":
             raise RetryableDeliveryError(Failure(
@@ -187,3 +190,18 @@ class BuggyLedger(InMemoryLedger):
 
     def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
         raise KeyError(delivery_id)
+
+
+class LambdaDeadline:
+    """The Lambda context's clock: ``remaining_ms`` left, spent by whoever calls ``spend``."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+        self.checks = 0
+
+    def spend(self, milliseconds: int) -> None:
+        self.remaining_ms -= milliseconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.checks += 1
+        return self.remaining_ms

@@ -71,6 +71,9 @@ class WorkerServices:
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 900.0
     draw: Callable[[], float] = field(default=random.random)
+    # The longest one message may take (a token, a Zoho call, a margin): a
+    # message is not started with less time left in the invocation. 0: no check.
+    message_seconds: float = 0.0
 
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:

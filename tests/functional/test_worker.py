@@ -8,9 +8,11 @@ import time
 import pytest
 
 import app as chalice_app
+from chalicelib.delivery.worker import WorkerServices
 from chalicelib.observability import logger
+from chalicelib.stores.mappings import MappingCache
 from devstack.local_worker import sqs_event
-from tests.fakes import BuggyLedger, FlakyQueue
+from tests.fakes import BuggyLedger, FlakyQueue, LambdaDeadline
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:zwa-deliveries"
 
@@ -267,3 +269,64 @@ def test_an_error_outside_any_delivery_is_logged_and_the_message_left_on_the_que
     (logged,) = logs("ERROR")
     assert logged["error_type"] == "KeyError"
     assert logged["message_id"] == "m0"
+
+
+def queue_events(world, example_event_bytes, count):
+    for number in range(1, count + 1):
+        body = json.loads(example_event_bytes)
+        body["id"] = f"evt_{number:04d}"
+        assert world.post("example", json.dumps(body).encode()).status_code == 202
+
+
+def worker_services(world, **settings):
+    """The services the fixture wires, with worker settings of the test's own."""
+    return WorkerServices(
+        mappings=MappingCache(world.mappings, ttl=0), ledger=world.ledger, queue=world.queue,
+        dead_letters=world.dead_letters, zoho=world.zoho.client, retry_base_seconds=30,
+        retry_cap_seconds=900, draw=lambda: 0.5, **settings)
+
+
+def test_messages_that_the_invocation_has_no_time_left_for_are_not_started(
+        world, example_event_bytes, logs):
+    queue_events(world, example_event_bytes, 3)
+    chalice_app.configure(worker=worker_services(world, message_seconds=30))
+    deadline = LambdaDeadline(remaining_ms=60_000)
+    world.zoho.on_call = lambda: deadline.spend(35_000)  # a slow Zoho
+    bodies = [json.dumps(body) for body, _ in world.queue.messages]
+    response = run_bodies(world, bodies, context=deadline)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"},
+                                              {"itemIdentifier": "m2"}]}
+    assert [plan.rule for plan in world.zoho.calls] == ["contact-updated"]
+    assert world.ledger.get("example", "evt_0001")["status"] == "applied"
+    for delivery_id in ("evt_0002", "evt_0003"):
+        item = world.ledger.get("example", delivery_id)
+        assert item["status"] == "queued"
+        assert item["attempts"] == 0
+    # Visible again at once, for another invocation to take.
+    assert world.queue.delays == [("r1", 0), ("r2", 0)]
+    assert [line["count"] for line in logs("INFO")
+            if line["message"] == "messages left for another invocation"] == [2]
+
+
+def test_with_enough_time_left_every_message_of_the_batch_is_handled(
+        world, example_event_bytes):
+    queue_events(world, example_event_bytes, 3)
+    chalice_app.configure(worker=worker_services(world, message_seconds=30))
+    deadline = LambdaDeadline(remaining_ms=60_000)
+    world.zoho.on_call = lambda: deadline.spend(5_000)
+    bodies = [json.dumps(body) for body, _ in world.queue.messages]
+    assert run_bodies(world, bodies, context=deadline) == {"batchItemFailures": []}
+    assert len(world.zoho.calls) == 3
+    assert deadline.checks == 3
+    assert world.queue.delays == []
+
+
+def test_a_batch_started_with_too_little_time_starts_nothing(world, example_event_bytes):
+    queue_events(world, example_event_bytes, 2)
+    chalice_app.configure(worker=worker_services(world, message_seconds=30))
+    bodies = [json.dumps(body) for body, _ in world.queue.messages]
+    response = run_bodies(world, bodies, context=LambdaDeadline(remaining_ms=29_999))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"},
+                                              {"itemIdentifier": "m1"}]}
+    assert world.zoho.calls == []
+    assert world.queue.delays == [("r0", 0), ("r1", 0)]
