@@ -15,7 +15,9 @@ message's receive still counts as an SQS receive: its ApproximateReceiveCount,
 which the worker reads as the attempt number, and the queue's redrive count both
 go up by one.
 
-Metrics counted while the batch runs are flushed once, at its end.
+Each message handled counts once by its outcome (the worker counts the final
+ones, the batch every message left on the queue for a retry; a deferred message
+counts nothing), and the metrics are flushed once, at the batch's end.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.delivery.worker import Attempt, WorkerServices, process_message
 from chalicelib.errors import RetryLaterError, UnavailableError
-from chalicelib.observability import flush_metrics, logger
+from chalicelib.observability import DELIVERIES_RETRIED, count, flush_metrics, logger
 from chalicelib.stores.queues import Queue
 
 
@@ -59,8 +61,10 @@ def handle_sqs_batch(
         try:
             return process_message(record.body, attempt, services, clock())
         except RetryLaterError:
+            count(DELIVERIES_RETRIED)
             raise
         except Exception as exc:
+            count(DELIVERIES_RETRIED)
             # The batch processor would log this at DEBUG only; the message
             # comes back and, failing each time, ends in the queue's own DLQ.
             logger.error("a message could not be handled; it stays on the queue", extra={

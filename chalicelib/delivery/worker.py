@@ -28,6 +28,7 @@ from chalicelib.delivery.message import (
     QUEUED,
     RETRYING,
     STALE,
+    UNCHANGED,
     QueuedDelivery,
 )
 from chalicelib.errors import (
@@ -42,12 +43,32 @@ from chalicelib.errors import (
 )
 from chalicelib.mapping.document import MappingDocument, RetryPolicy, Rule
 from chalicelib.mapping.engine import matching_rules, plan_update
-from chalicelib.observability import logger
+from chalicelib.observability import (
+    DELIVERIES_APPLIED,
+    DELIVERIES_DEAD,
+    DELIVERIES_FAILED,
+    DELIVERIES_IGNORED,
+    DELIVERIES_STALE,
+    DELIVERIES_UNCHANGED,
+    count,
+    logger,
+)
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import Queue
 from chalicelib.zoho import responses
 from chalicelib.zoho.client import RecordUpdater
+
+# The metric each final status of an attempt counts under (a retry is counted
+# by the batch, for every message that stays on the queue).
+OUTCOME_METRICS = {
+    APPLIED: DELIVERIES_APPLIED,
+    UNCHANGED: DELIVERIES_UNCHANGED,
+    STALE: DELIVERIES_STALE,
+    IGNORED: DELIVERIES_IGNORED,
+    FAILED: DELIVERIES_FAILED,
+    DEAD: DELIVERIES_DEAD,
+}
 
 
 @dataclass(frozen=True)
@@ -234,6 +255,7 @@ def _finish(
         # The rules' outcomes are recorded: the next receive sends nothing again.
         logger.warning("could not record the delivery's end; the message will be retried")
         raise RetryLaterError(str(exc)) from exc
+    count(OUTCOME_METRICS[status])
     logger.info("delivery finished", extra={"status": status, "attempt": attempt.number})
     return status
 
@@ -274,6 +296,7 @@ def _dead_letter(
     except UnavailableError as exc:
         # Not yet safe to drop the message: it comes back and ends here again.
         raise RetryLaterError(str(exc)) from exc
+    count(OUTCOME_METRICS[status])
     logger.error("delivery dead-lettered", extra={
         "status": status, "code": failure.code, "api_name": failure.api_name,
         "rule": failure.rule, "details": failure.details, "attempt": attempt.number})
@@ -287,6 +310,7 @@ def _dead_letter_malformed(text: str, services: WorkerServices) -> str:
             {"raw": text[:1024]}, {"failure_code": failure.code, "failure": _json(failure)})
     except UnavailableError as exc:
         raise RetryLaterError(str(exc)) from exc
+    count(DELIVERIES_FAILED)
     logger.error("dead-lettered a malformed queue message", extra={"code": failure.code})
     return FAILED
 

@@ -4,10 +4,12 @@
 with an External ID locator the external value stands in for the id and
 ``X-EXTERNAL: {module}.{field}`` says which field it is. A 401 ``INVALID_TOKEN``
 gets one refresh and one more try; every other answer is classified once.
+Each call's latency is recorded (``ZohoLatency``, in milliseconds).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ import requests
 
 from chalicelib.errors import Failure, PermanentDeliveryError, RetryableDeliveryError
 from chalicelib.mapping.engine import PlannedUpdate, record_key_problem
+from chalicelib.observability import ZOHO_LATENCY, milliseconds
 from chalicelib.zoho.responses import (
     APPLIED,
     PERMANENT,
@@ -84,6 +87,7 @@ class ZohoClient:
         headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
         if plan.external_header:
             headers["X-EXTERNAL"] = plan.external_header
+        started = time.monotonic()
         try:
             response = self._session.put(
                 url, json=plan.body, headers=headers, timeout=self._timeout
@@ -92,6 +96,8 @@ class ZohoClient:
             return ZohoOutcome(RETRY, failure=network_failure("timeout"))
         except requests.RequestException as exc:
             return ZohoOutcome(RETRY, failure=network_failure(type(exc).__name__))
+        finally:
+            milliseconds(ZOHO_LATENCY, (time.monotonic() - started) * 1000)
         try:
             body = response.json() if response.content else None
         except ValueError:

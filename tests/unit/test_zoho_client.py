@@ -7,6 +7,7 @@ import requests
 
 from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError
 from chalicelib.mapping.engine import PlannedUpdate
+from chalicelib.observability import ZOHO_LATENCY, flush_metrics
 from chalicelib.stores.secrets import InMemorySecretStore
 from chalicelib.zoho.client import ZohoClient
 from chalicelib.zoho.responses import APPLIED, STALE
@@ -148,3 +149,19 @@ def test_a_second_401_after_a_refresh_is_retryable_token_rejected():
     assert (failure.code, failure.http_status) == ("TOKEN_REJECTED", 401)
     assert len(session.puts) == 2
     assert len(session.posts) == 1
+
+
+
+def test_each_crm_call_reports_its_latency(capsys):
+    flush_metrics()
+    capsys.readouterr()
+    session = FakeZohoSession(
+        token_answers=[token_grant()],
+        crm_answers=[crm_request_error(401, "INVALID_TOKEN"), requests.Timeout()])
+    with pytest.raises(RetryableDeliveryError):
+        zoho(session).update_record(by_id())
+    flush_metrics()
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines() if text]
+    latencies = line[ZOHO_LATENCY]
+    assert isinstance(latencies, list) and len(latencies) == 2
+    assert all(isinstance(value, float) and value >= 0 for value in latencies)
