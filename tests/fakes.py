@@ -65,11 +65,18 @@ class BrokenLedger(InMemoryLedger):
 
 
 class FlakyQueue(InMemoryQueue):
-    """A queue that fails the next ``failures`` sends."""
+    """A queue that fails the next ``failures`` sends and ``delay_failures`` delays."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, delay_failures: int = 0) -> None:
         super().__init__()
         self.failures = failures
+        self.delay_failures = delay_failures
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        if self.delay_failures > 0:
+            self.delay_failures -= 1
+            raise UnavailableError("delaying a message failed (ServiceUnavailable)")
+        super().delay(receipt_handle, seconds)
 
     def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
         if self.failures > 0:
@@ -205,3 +212,34 @@ class LambdaDeadline:
     def get_remaining_time_in_millis(self) -> int:
         self.checks += 1
         return self.remaining_ms
+
+
+class DownLedger(InMemoryLedger):
+    """A ledger whose DynamoDB fails reads, or the writes ``failing_write`` picks."""
+
+    def __init__(
+        self,
+        *,
+        reads_fail: bool = False,
+        failing_write: Callable[[dict[str, Any], dict[str, Any] | None], bool] | None = None,
+    ) -> None:
+        super().__init__()
+        self.reads_fail = reads_fail
+        self.failing_write = failing_write
+
+    def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
+        if self.reads_fail:
+            raise UnavailableError("reading the delivery ledger failed (InternalServerError)")
+        return super().get(source, delivery_id)
+
+    def update(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        if self.failing_write is not None and self.failing_write(changes, rule_outcomes):
+            raise UnavailableError("updating the delivery ledger failed (InternalServerError)")
+        super().update(source, delivery_id, changes, rule_outcomes=rule_outcomes)

@@ -12,7 +12,7 @@ from chalicelib.delivery.worker import WorkerServices
 from chalicelib.observability import logger
 from chalicelib.stores.mappings import MappingCache
 from devstack.local_worker import sqs_event
-from tests.fakes import BuggyLedger, FlakyQueue, LambdaDeadline
+from tests.fakes import BuggyLedger, DownLedger, FlakyQueue, LambdaDeadline
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:zwa-deliveries"
 
@@ -330,3 +330,138 @@ def test_a_batch_started_with_too_little_time_starts_nothing(world, example_even
                                               {"itemIdentifier": "m1"}]}
     assert world.zoho.calls == []
     assert world.queue.delays == [("r0", 0), ("r1", 0)]
+
+
+def swap_ledger(world, ledger):
+    """The same ledger items behind a ledger that fails as told."""
+    ledger.items = world.ledger.items
+    world.ledger = ledger
+    world.configure()
+
+
+def test_a_delivery_whose_source_lost_its_mapping_ends_failed_unknown_source(
+        world, example_mapping, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.mappings.save({**example_mapping, "enabled": False}, now=time.time())
+    assert world.run_worker() == {"batchItemFailures": []}
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["last_error"]["code"]) == ("failed", "UNKNOWN_SOURCE")
+    assert item["mapping_version"] == 2
+    assert world.zoho.calls == []
+    (message, attributes), = world.dead_letters.messages
+    assert (message["delivery_id"], attributes["failure_code"]) == ("evt_0001", "UNKNOWN_SOURCE")
+
+
+def test_a_delivery_from_a_source_never_mapped_ends_failed_unknown_source(world):
+    text = json.dumps({"source": "nobody", "delivery_id": "evt_x", "body": {}})
+    assert run_bodies(world, [text]) == {"batchItemFailures": []}
+    item = world.ledger.get("nobody", "evt_x")
+    assert (item["status"], item["last_error"]["code"]) == ("failed", "UNKNOWN_SOURCE")
+    assert "mapping_version" not in item
+    assert world.dead_letters.messages[0][1]["failure_code"] == "UNKNOWN_SOURCE"
+
+
+def test_a_delivery_no_rule_matches_any_more_ends_ignored_without_a_request(
+        world, example_mapping, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    rule = {**example_mapping["rules"][0], "when": "type == 'contact.deleted'"}
+    world.mappings.save({**example_mapping, "rules": [rule]}, now=time.time())
+    assert world.run_worker() == {"batchItemFailures": []}
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["attempts"], item["next_attempt_at"]) == ("ignored", 1, None)
+    assert world.zoho.calls == []
+    assert world.dead_letters.messages == []
+
+
+def test_a_retryable_failure_waits_the_backoff_of_its_attempt(world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.zoho.script = ["retry"]
+    now = time.time()
+    world.run_worker(receive_count=3, sent_at=now)
+    # Attempt 3: ceiling min(900, 30 * 2**2) = 120, full jitter draw 0.5.
+    assert world.queue.delays == [("r0", 60)]
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["attempts"]) == ("queued", 3)
+    assert item["last_error"] == {"code": "INTERNAL_ERROR", "message": "Internal Server Error",
+                                  "http_status": 500, "rule": "contact-updated"}
+    assert item["next_attempt_at"] - item["updated_at"] == 60
+    assert world.dead_letters.messages == []
+
+
+def test_a_retry_one_attempt_short_of_the_limit_is_still_retried(world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.zoho.script = ["retry"]
+    response = world.run_worker(receive_count=4, sent_at=time.time() - 3500)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert world.ledger.get("example", "evt_0001")["status"] == "queued"
+
+
+def test_retries_end_dead_with_the_last_error_and_no_further_delay(world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.zoho.script = ["retry"]
+    world.run_worker(receive_count=5)
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["attempts"], item["next_attempt_at"]) == ("dead", 5, None)
+    assert item["last_error"]["code"] == "INTERNAL_ERROR"
+    assert world.queue.delays == []
+    (message, attributes), = world.dead_letters.messages
+    assert (attributes["status"], attributes["failure_code"]) == ("dead", "INTERNAL_ERROR")
+    assert message["body"]["id"] == "evt_0001"
+
+
+def test_a_ledger_that_cannot_be_read_leaves_the_message_for_a_retry(
+        world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    swap_ledger(world, DownLedger(reads_fail=True))
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert world.zoho.calls == []
+    assert world.queue.delays == []
+    assert world.dead_letters.messages == []
+
+
+def test_a_dead_letter_queue_that_is_down_leaves_the_message_for_a_retry(
+        world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    world.dead_letters = FlakyQueue(failures=1)
+    world.configure()
+    world.zoho.script = ["permanent", "permanent"]
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert world.ledger.get("example", "evt_0001")["status"] == "queued"
+    world.run_worker(receive_count=2)
+    assert world.ledger.get("example", "evt_0001")["status"] == "failed"
+    assert len(world.dead_letters.messages) == 1
+
+
+def test_a_retry_whose_ledger_write_fails_still_waits_its_backoff(world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    swap_ledger(world, DownLedger(failing_write=lambda changes, rules: True))
+    world.zoho.script = ["retry"]
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert world.queue.delays == [("r0", 15)]
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["attempts"]) == ("queued", 0)
+
+
+def test_a_retry_whose_delay_cannot_be_set_is_still_left_on_the_queue(
+        world, example_event_bytes):
+    world.queue = FlakyQueue(failures=0, delay_failures=1)
+    world.configure()
+    queue_example(world, example_event_bytes)
+    world.zoho.script = ["retry"]
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert world.queue.delays == []
+    assert world.dead_letters.messages == []
+
+
+def test_a_delivery_applied_but_not_recorded_as_such_is_not_sent_again(
+        world, example_event_bytes):
+    queue_example(world, example_event_bytes)
+    swap_ledger(world, DownLedger(
+        failing_write=lambda changes, rules: changes.get("status") == "applied"))
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    item = world.ledger.get("example", "evt_0001")
+    assert (item["status"], item["rules"]["contact-updated"]["outcome"]) == ("queued", "applied")
+    world.ledger.failing_write = None
+    world.run_worker(receive_count=2)
+    assert world.ledger.get("example", "evt_0001")["status"] == "applied"
+    assert len(world.zoho.calls) == 1
