@@ -202,8 +202,9 @@ class BuggyLedger(InMemoryLedger):
 class LambdaDeadline:
     """The Lambda context's clock: ``remaining_ms`` left, spent by whoever calls ``spend``."""
 
-    def __init__(self, remaining_ms: int) -> None:
+    def __init__(self, remaining_ms: int, readings: list[int] | None = None) -> None:
         self.remaining_ms = remaining_ms
+        self.readings = list(readings or [])  # answers given first, in order, if any
         self.checks = 0
 
     def spend(self, milliseconds: int) -> None:
@@ -211,7 +212,7 @@ class LambdaDeadline:
 
     def get_remaining_time_in_millis(self) -> int:
         self.checks += 1
-        return self.remaining_ms
+        return self.readings.pop(0) if self.readings else self.remaining_ms
 
 
 class DownLedger(InMemoryLedger):

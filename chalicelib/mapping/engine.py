@@ -132,7 +132,7 @@ def record_key_problem(key: str) -> str | None:
     """
     if not key.strip():
         return "is empty"
-    if key.strip() in (".", ".."):
+    if key in (".", ".."):
         return "must not be '.' or '..'"
     if "/" in key or "\\" in key:
         return "must not contain '/' or '\\'"

@@ -321,6 +321,19 @@ def test_with_enough_time_left_every_message_of_the_batch_is_handled(
     assert world.queue.delays == []
 
 
+def test_once_a_message_is_left_no_later_message_of_the_batch_is_started(
+        world, example_event_bytes):
+    queue_events(world, example_event_bytes, 3)
+    chalice_app.configure(worker=worker_services(world, message_seconds=30))
+    deadline = LambdaDeadline(remaining_ms=60_000, readings=[60_000, 29_000])
+    bodies = [json.dumps(body) for body, _ in world.queue.messages]
+    response = run_bodies(world, bodies, context=deadline)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"},
+                                              {"itemIdentifier": "m2"}]}
+    assert len(world.zoho.calls) == 1
+    assert world.queue.delays == [("r1", 0), ("r2", 0)]
+
+
 def test_a_batch_started_with_too_little_time_starts_nothing(world, example_event_bytes):
     queue_events(world, example_event_bytes, 2)
     chalice_app.configure(worker=worker_services(world, message_seconds=30))

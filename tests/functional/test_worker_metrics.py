@@ -12,7 +12,14 @@ from chalicelib.observability import flush_metrics
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.zoho.client import ZohoClient
 from chalicelib.zoho.tokens import TokenProvider
-from tests.fakes import FakeZohoSession, FlakyQueue, crm_error, crm_success, token_grant
+from tests.fakes import (
+    BuggyLedger,
+    FakeZohoSession,
+    FlakyQueue,
+    crm_error,
+    crm_success,
+    token_grant,
+)
 
 OUTCOMES = ("DeliveriesApplied", "DeliveriesUnchanged", "DeliveriesStale", "DeliveriesFailed",
             "DeliveriesDead", "DeliveriesRetried")
@@ -137,3 +144,13 @@ def test_a_malformed_message_counts_as_failed(world, example_event_bytes, emf):
     world.run_worker(sent_at=time.time())
     (line,) = emf()
     assert outcomes(line) == {"DeliveriesFailed": [1.0]}
+
+
+def test_a_message_that_could_not_be_handled_counts_as_retried(
+        world, example_event_bytes, emf):
+    queue_events(world, example_event_bytes, "ada@example.com")
+    world.ledger = BuggyLedger()
+    world.configure()
+    assert world.run_worker() == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    (line,) = emf()
+    assert outcomes(line) == {"DeliveriesRetried": [1.0]}

@@ -126,8 +126,8 @@ def test_a_bad_expires_in_counts_as_zohos_usual_hour(expires_in):
 
 
 def test_the_older_answer_in_milliseconds_uses_expires_in_sec():
-    body = {**token_grant("1000.x", 3_600_000)[1], "expires_in_sec": 3600}
-    assert parse_token_response(200, body, NOW).expires_at == NOW + 3600
+    body = {**token_grant("1000.x", 1_800_000)[1], "expires_in_sec": 1800}
+    assert parse_token_response(200, body, NOW).expires_at == NOW + 1800
 
 
 def test_data_centre_gives_the_accounts_server():
