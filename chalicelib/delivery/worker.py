@@ -4,7 +4,10 @@
 (which rules, which body, success or retry or give up, how long to wait) are made
 by the pure modules, and the adapters it is given do the I/O. A rule that
 already succeeded for this delivery is never sent again, so a retry or a
-redrive repeats only what did not happen.
+redrive repeats only what did not happen. An error nothing foresaw (a bug, a
+payload a JMESPath function cannot take) ends the delivery ``failed`` with
+``INTERNAL_ERROR``, dead-lettered like a permanent failure, instead of bringing
+the message back until the queue gives up on it.
 """
 
 from __future__ import annotations
@@ -125,11 +128,11 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
         return _retry_later(delivery, failure, attempt, services, now, document)
     except Exception as exc:  # noqa: BLE001 - a bug must end the delivery, not loop unseen
         return _dead_letter(
-            delivery, internal_failure(exc), FAILED, attempt, services, now, document)
+            delivery, _internal_failure(exc), FAILED, attempt, services, now, document)
     return _finish(delivery, status, attempt, services, now, document)
 
 
-def internal_failure(exc: Exception, rule: str | None = None) -> Failure:
+def _internal_failure(exc: Exception, rule: str | None = None) -> Failure:
     """``INTERNAL_ERROR``: the error's type, the rule and field when known, never its message.
 
     An exception's message may quote a payload value (a ``KeyError`` does), so
@@ -234,7 +237,7 @@ def _rule_error(exc: Exception, rule: str) -> DeliveryError:
             code="MAPPING_ERROR", message=exc.message, api_name=exc.field or None,
             rule=rule, path=exc.path or None,
             details={"value_type": exc.value_type} if exc.value_type else {}))
-    return PermanentDeliveryError(internal_failure(exc, rule))
+    return PermanentDeliveryError(_internal_failure(exc, rule))
 
 
 def _record_rule(
