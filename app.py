@@ -100,7 +100,8 @@ def get_worker() -> WorkerServices:
         def zoho_client(connection: str) -> ZohoClient:
             if connection not in clients:
                 tokens = TokenProvider(
-                    secrets, session, connection_secret_id(settings.secret_prefix, connection)
+                    secrets, session, connection_secret_id(settings.secret_prefix, connection),
+                    timeout=settings.token_timeout_seconds,
                 )
                 clients[connection] = ZohoClient(
                     session, tokens, timeout=settings.zoho_timeout_seconds
@@ -118,6 +119,8 @@ def get_worker() -> WorkerServices:
             zoho=zoho_client,
             retry_base_seconds=settings.retry_base_seconds,
             retry_cap_seconds=settings.retry_cap_seconds,
+            message_seconds=settings.token_timeout_seconds + settings.zoho_timeout_seconds
+            + settings.time_margin_seconds,
         )
     return _WORKER
 

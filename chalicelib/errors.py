@@ -14,6 +14,8 @@ code) and never a payload value, a token or a secret.
     ├── MappingDocumentError         a mapping document that cannot be saved or used
     ├── MappingError                 a payload the mapping cannot turn into an update
     │                                (permanent: names field, path, value type)
+    ├── UnexpectedMappingError       mapping a field failed in a way nothing foresaw
+    │                                (names rule, field and the error's type)
     ├── DeliveryError                the outcome of one attempt to apply a delivery
     │   ├── RetryableDeliveryError       try again later (network, 5xx, 429, throttle)
     │   └── PermanentDeliveryError       never retried (Zoho rejection, mapping error)
@@ -108,6 +110,19 @@ class MappingError(AdapterError):
         self.field = field
         self.path = path
         self.value_type = value_type
+
+
+class UnexpectedMappingError(AdapterError):
+    """Mapping a field raised an error nothing foresaw: names its type, the rule and the field.
+
+    Never the original message: a ``KeyError`` or a JMESPath error quotes values.
+    """
+
+    def __init__(self, error_type: str, *, rule: str, field: str) -> None:
+        super().__init__(f"rule {rule!r}: {error_type} while mapping {field}")
+        self.error_type = error_type
+        self.rule = rule
+        self.field = field
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ class Settings:
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 900.0
     zoho_timeout_seconds: float = 15.0
+    token_timeout_seconds: float = 10.0
+    # Kept in hand beyond the token and Zoho timeouts before the worker starts
+    # one more message of a batch.
+    time_margin_seconds: float = 5.0
     secret_prefix: str = "zwa"  # noqa: S105 (a name prefix, not a secret)
 
 
@@ -40,6 +44,8 @@ _OPTIONAL_FLOATS = {
     "retry_base_seconds": "ZWA_RETRY_BASE_SECONDS",
     "retry_cap_seconds": "ZWA_RETRY_CAP_SECONDS",
     "zoho_timeout_seconds": "ZWA_ZOHO_TIMEOUT_SECONDS",
+    "token_timeout_seconds": "ZWA_TOKEN_TIMEOUT_SECONDS",
+    "time_margin_seconds": "ZWA_TIME_MARGIN_SECONDS",
 }
 
 

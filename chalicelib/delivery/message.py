@@ -57,5 +57,5 @@ class QueuedDelivery:
                 headers=dict(message.get("headers") or {}),
                 body=message.get("body"),
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise ValueError("the queue message is not a delivery") from exc

@@ -4,15 +4,20 @@
 (which rules, which body, success or retry or give up, how long to wait) are made
 by the pure modules, and the adapters it is given do the I/O. A rule that
 already succeeded for this delivery is never sent again, so a retry or a
-redrive repeats only what did not happen.
+redrive repeats only what did not happen. An error nothing foresaw (a bug, a
+payload a JMESPath function cannot take) ends the delivery ``failed`` with
+``INTERNAL_ERROR``, dead-lettered like a permanent failure, instead of bringing
+the message back until the queue gives up on it.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 from typing import Any
 
 from chalicelib.delivery.backoff import next_visibility_timeout, retries_exhausted
@@ -26,6 +31,7 @@ from chalicelib.delivery.message import (
     QUEUED,
     RETRYING,
     STALE,
+    UNCHANGED,
     QueuedDelivery,
 )
 from chalicelib.errors import (
@@ -36,15 +42,36 @@ from chalicelib.errors import (
     RetryableDeliveryError,
     RetryLaterError,
     UnavailableError,
+    UnexpectedMappingError,
 )
-from chalicelib.mapping.document import MappingDocument, RetryPolicy
+from chalicelib.mapping.document import MappingDocument, RetryPolicy, Rule
 from chalicelib.mapping.engine import matching_rules, plan_update
-from chalicelib.observability import logger
+from chalicelib.observability import (
+    DELIVERIES_APPLIED,
+    DELIVERIES_DEAD,
+    DELIVERIES_FAILED,
+    DELIVERIES_IGNORED,
+    DELIVERIES_STALE,
+    DELIVERIES_UNCHANGED,
+    count,
+    logger,
+)
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import Queue
 from chalicelib.zoho import responses
 from chalicelib.zoho.client import RecordUpdater
+
+# The metric each final status of an attempt counts under (a retry is counted
+# by the batch, for every message that stays on the queue).
+OUTCOME_METRICS = {
+    APPLIED: DELIVERIES_APPLIED,
+    UNCHANGED: DELIVERIES_UNCHANGED,
+    STALE: DELIVERIES_STALE,
+    IGNORED: DELIVERIES_IGNORED,
+    FAILED: DELIVERIES_FAILED,
+    DEAD: DELIVERIES_DEAD,
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,9 @@ class WorkerServices:
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 900.0
     draw: Callable[[], float] = field(default=random.random)
+    # The longest one message may take (a token, a Zoho call, a margin): a
+    # message is not started with less time left in the invocation. 0: no check.
+    message_seconds: float = 0.0
 
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
@@ -76,12 +106,7 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
     try:
         delivery = QueuedDelivery.from_message(text)
     except ValueError:
-        failure = Failure(code="MALFORMED_MESSAGE", message="the queue message is not a delivery")
-        services.dead_letters.send(
-            {"raw": text[:1024]}, {"failure_code": failure.code, "failure": _json(failure)}
-        )
-        logger.error("dead-lettered a malformed queue message")
-        return FAILED
+        return _dead_letter_malformed(text, services)
     logger.append_keys(source=delivery.source, delivery_id=delivery.delivery_id)
     logger.set_correlation_id(delivery.delivery_id)
     known = _ledger_item(services, delivery)
@@ -101,11 +126,39 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
         if retries_exhausted(attempt.number, now - attempt.first_sent_at, policy):
             return _dead_letter(delivery, failure, DEAD, attempt, services, now, document)
         return _retry_later(delivery, failure, attempt, services, now, document)
-    services.ledger.update(delivery.source, delivery.delivery_id, {
-        **_attempt_fields(attempt, now, document), "status": status, "next_attempt_at": None,
-    })
-    logger.info("delivery finished", extra={"status": status, "attempt": attempt.number})
-    return status
+    except Exception as exc:  # noqa: BLE001 - a bug must end the delivery, not loop unseen
+        return _dead_letter(
+            delivery, _internal_failure(exc), FAILED, attempt, services, now, document)
+    return _finish(delivery, status, attempt, services, now, document)
+
+
+def _internal_failure(exc: Exception, rule: str | None = None) -> Failure:
+    """``INTERNAL_ERROR``: the error's type, the rule and field when known, never its message.
+
+    An exception's message may quote a payload value (a ``KeyError`` does), so
+    only its type travels, with the place in the code where it was raised.
+    """
+    error_type, field = type(exc).__name__, None
+    if isinstance(exc, UnexpectedMappingError):
+        error_type, field, rule = exc.error_type, exc.field, exc.rule
+    where = f" mapping {field}" if field else ""
+    return Failure(
+        code="INTERNAL_ERROR",
+        message=f"unexpected {error_type}{where}; the delivery was not applied",
+        api_name=field, rule=rule,
+        details={"error_type": error_type, "at": _origin(exc)},
+    )
+
+
+def _origin(exc: BaseException) -> str:
+    """``file.py:line in function`` where the first error of a chain was raised."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown"
+    last = frames[-1]
+    return f"{PurePath(last.filename).name}:{last.lineno} in {last.name}"
 
 
 def _attempt_fields(
@@ -122,6 +175,7 @@ def _ledger_item(services: WorkerServices, delivery: QueuedDelivery) -> dict[str
     try:
         return services.ledger.get(delivery.source, delivery.delivery_id) or {}
     except UnavailableError as exc:
+        logger.warning("could not read the ledger; the message will be retried")
         raise RetryLaterError(str(exc)) from exc
 
 
@@ -148,34 +202,65 @@ def _apply(
         if rule.name in done:
             continue
         try:
-            plan = plan_update(rule, delivery.body, delivery.headers)
-        except MappingError as exc:
-            failure = Failure(
-                code="MAPPING_ERROR", message=exc.message, api_name=exc.field or None,
-                rule=rule.name, path=exc.path or None,
-                details={"value_type": exc.value_type} if exc.value_type else {})
-            _record_rule(services, delivery, rule.name, {"outcome": FAILED, "code": failure.code})
-            raise PermanentDeliveryError(failure) from exc
-        try:
-            outcome = services.zoho(document.connection).update_record(plan)
-        except DeliveryError as exc:
-            kind = FAILED if isinstance(exc, PermanentDeliveryError) else RETRYING
+            outcomes.append(_apply_rule(rule, delivery, document, services, now))
+        except UnavailableError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded against its rule
+            error = _rule_error(exc, rule.name)
+            kind = FAILED if isinstance(error, PermanentDeliveryError) else RETRYING
             _record_rule(services, delivery, rule.name, {
-                "outcome": kind, "module": plan.module, "code": exc.failure.code})
-            raise type(exc)(replace(exc.failure, rule=rule.name)) from exc
-        result = STALE if outcome.kind == responses.STALE else APPLIED
-        outcomes.append(result)
-        _record_rule(services, delivery, rule.name, {
-            "outcome": result, "module": plan.module, "record_id": outcome.record_id,
-            "at": now,
-        })
+                "outcome": kind, "module": rule.module, "code": error.failure.code})
+            raise error from exc
     return STALE if outcomes and all(o == STALE for o in outcomes) else APPLIED
+
+
+def _apply_rule(
+    rule: Rule, delivery: QueuedDelivery, document: MappingDocument, services: WorkerServices,
+    now: float,
+) -> str:
+    """Map one rule, send its update, record its outcome."""
+    plan = plan_update(rule, delivery.body, delivery.headers)
+    outcome = services.zoho(document.connection).update_record(plan)
+    result = STALE if outcome.kind == responses.STALE else APPLIED
+    _record_rule(services, delivery, rule.name, {
+        "outcome": result, "module": plan.module, "record_id": outcome.record_id, "at": now,
+    })
+    return result
+
+
+def _rule_error(exc: Exception, rule: str) -> DeliveryError:
+    """What a rule's failure means for the delivery, naming the rule."""
+    if isinstance(exc, DeliveryError):
+        return type(exc)(replace(exc.failure, rule=rule))
+    if isinstance(exc, MappingError):
+        return PermanentDeliveryError(Failure(
+            code="MAPPING_ERROR", message=exc.message, api_name=exc.field or None,
+            rule=rule, path=exc.path or None,
+            details={"value_type": exc.value_type} if exc.value_type else {}))
+    return PermanentDeliveryError(_internal_failure(exc, rule))
 
 
 def _record_rule(
     services: WorkerServices, delivery: QueuedDelivery, rule: str, outcome: dict[str, Any]
 ) -> None:
     services.ledger.update(delivery.source, delivery.delivery_id, {}, rule_outcomes={rule: outcome})
+
+
+def _finish(
+    delivery: QueuedDelivery, status: str, attempt: Attempt, services: WorkerServices,
+    now: float, document: MappingDocument | None,
+) -> str:
+    try:
+        services.ledger.update(delivery.source, delivery.delivery_id, {
+            **_attempt_fields(attempt, now, document), "status": status, "next_attempt_at": None,
+        })
+    except UnavailableError as exc:
+        # The rules' outcomes are recorded: the next receive sends nothing again.
+        logger.warning("could not record the delivery's end; the message will be retried")
+        raise RetryLaterError(str(exc)) from exc
+    count(OUTCOME_METRICS[status])
+    logger.info("delivery finished", extra={"status": status, "attempt": attempt.number})
+    return status
 
 
 def _retry_later(
@@ -214,10 +299,23 @@ def _dead_letter(
     except UnavailableError as exc:
         # Not yet safe to drop the message: it comes back and ends here again.
         raise RetryLaterError(str(exc)) from exc
+    count(OUTCOME_METRICS[status])
     logger.error("delivery dead-lettered", extra={
         "status": status, "code": failure.code, "api_name": failure.api_name,
-        "attempt": attempt.number})
+        "rule": failure.rule, "details": failure.details, "attempt": attempt.number})
     return status
+
+
+def _dead_letter_malformed(text: str, services: WorkerServices) -> str:
+    failure = Failure(code="MALFORMED_MESSAGE", message="the queue message is not a delivery")
+    try:
+        services.dead_letters.send(
+            {"raw": text[:1024]}, {"failure_code": failure.code, "failure": _json(failure)})
+    except UnavailableError as exc:
+        raise RetryLaterError(str(exc)) from exc
+    count(DELIVERIES_FAILED)
+    logger.error("dead-lettered a malformed queue message", extra={"code": failure.code})
+    return FAILED
 
 
 def _json(failure: Failure) -> str:

@@ -8,11 +8,13 @@ rule names are ever sent, so a payload cannot choose the module or add fields.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import MappingError
+from chalicelib.errors import MappingError, UnexpectedMappingError
 from chalicelib.mapping.document import MISSING, FieldSpec, MappingDocument, Rule
 from chalicelib.mapping.expressions import is_truthy
 from chalicelib.mapping.transforms import ConversionError, convert, is_mapped, type_name
@@ -51,7 +53,8 @@ def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None)
     record: dict[str, Any] = {}
     appended: dict[str, bool] = {}
     for spec in rule.fields:
-        value = _field_value(rule.name, spec, body, headers)
+        with _located(rule.name, spec.api_name):
+            value = _field_value(rule.name, spec, body, headers)
         if value is MISSING:
             continue
         record[spec.api_name] = value
@@ -66,31 +69,76 @@ def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None)
         request["trigger"] = list(rule.trigger)
     if rule.skip_cadences:
         request["skip_feature_execution"] = [{"name": "cadences"}]
+    with _located(rule.name, f"record.{rule.record.kind}"):
+        record_key = _record_key(rule, body, headers)
     return PlannedUpdate(
         rule=rule.name,
         module=rule.module,
-        record=_record_key(rule, body, headers),
+        record=record_key,
         body=request,
         external_field=rule.record.field if rule.record.kind == "external" else None,
     )
+
+
+@contextmanager
+def _located(rule: str, field: str) -> Iterator[None]:
+    """Name the rule and field of an error the mapping language does not foresee.
+
+    A JMESPath function given the wrong type, or a payload nested deeper than
+    the interpreter's stack, fails while one field is mapped: the error says
+    which, by its type only (its message may quote a value).
+    """
+    try:
+        yield
+    except MappingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with where it happened
+        raise UnexpectedMappingError(type(exc).__name__, rule=rule, field=field) from exc
 
 
 def _record_key(rule: Rule, body: Any, headers: Mapping[str, str] | None) -> str:
     locator = rule.record
     value = locator.value.evaluate(body, headers)
     where = f"record.{locator.kind}"
-    if value is None or isinstance(value, (bool, dict, list, float)) or value == "":
+    if value is None or isinstance(value, (bool, dict, list, float)):
         raise MappingError(
             f"rule {rule.name!r}: {where} ({locator.value.text}) gives no usable record key",
             rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
         )
     key = str(value).strip()
+    problem = record_key_problem(key)
+    if problem is not None:
+        raise MappingError(
+            f"rule {rule.name!r}: {where} ({locator.value.text}) {problem}: "
+            "a record key must address exactly one record",
+            rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
+        )
     if locator.kind == "id" and (len(key) > 19 or not set(key) <= _ID_DIGITS):
         raise MappingError(
             f"rule {rule.name!r}: {where} ({locator.value.text}) is not a Zoho record id",
             rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
         )
     return key
+
+
+def record_key_problem(key: str) -> str | None:
+    """Why ``key``, as the last segment of a URL path, could address more than one record.
+
+    The key stands in the path ``/crm/v8/{module}/{key}``. HTTP clients resolve
+    ``.`` and ``..`` segments (``..`` would reach ``/crm/v8/``, ``.`` the bulk
+    ``PUT /crm/v8/{module}``), an empty key is the bulk endpoint itself, and
+    some servers read ``\\`` as ``/`` or cut at a control character. None when
+    the key is safe; the answer names the rule broken, never the key.
+    """
+    if not key.strip():
+        return "is empty"
+    if key in (".", ".."):
+        return "must not be '.' or '..'"
+    if "/" in key or "\\" in key:
+        return "must not contain '/' or '\\'"
+    if any(unicodedata.category(char) == "Cc" for char in key):
+        return "must not contain a control character"
+    return None
 
 
 def _field_value(

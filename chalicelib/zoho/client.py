@@ -4,17 +4,20 @@
 with an External ID locator the external value stands in for the id and
 ``X-EXTERNAL: {module}.{field}`` says which field it is. A 401 ``INVALID_TOKEN``
 gets one refresh and one more try; every other answer is classified once.
+Each call's latency is recorded (``ZohoLatency``, in milliseconds).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 from urllib.parse import quote
 
 import requests
 
-from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError
-from chalicelib.mapping.engine import PlannedUpdate
+from chalicelib.errors import Failure, PermanentDeliveryError, RetryableDeliveryError
+from chalicelib.mapping.engine import PlannedUpdate, record_key_problem
+from chalicelib.observability import ZOHO_LATENCY, milliseconds
 from chalicelib.zoho.responses import (
     APPLIED,
     PERMANENT,
@@ -25,7 +28,21 @@ from chalicelib.zoho.responses import (
     classify_zoho_response,
     network_failure,
 )
-from chalicelib.zoho.tokens import AccessToken, TokenProvider
+from chalicelib.zoho.tokens import AccessToken, TokenProvider, token_rejected
+
+
+def record_url(plan: PlannedUpdate) -> str:
+    """The path of the one record ``plan`` updates, every segment quoted.
+
+    The engine already refuses keys that could address anything else; this is
+    the second line, so that no planned update can reach another URL.
+    """
+    problem = record_key_problem(plan.record)
+    if problem is not None:
+        raise PermanentDeliveryError(Failure(
+            code="MAPPING_ERROR",
+            message=f"the record key {problem}: a record key must address exactly one record"))
+    return f"/crm/v8/{quote(plan.module, safe='')}/{quote(plan.record, safe='')}"
 
 
 class RecordUpdater(Protocol):
@@ -46,13 +63,18 @@ class ZohoClient:
 
     def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
         """Apply ``plan``; returns the applied or stale outcome, raises for the rest."""
+        url = record_url(plan)
         token = self._tokens.token()
-        outcome = self._put(plan, token)
+        outcome = self._put(url, plan, token)
         if outcome.kind == REFRESH_TOKEN:
-            outcome = self._put(plan, self._tokens.refresh(token))
+            outcome = self._put(url, plan, self._tokens.refresh(token))
             if outcome.kind == REFRESH_TOKEN:
-                # A fresh token refused too: Zoho may be mid-rotation; retry later.
-                outcome = ZohoOutcome(RETRY, failure=outcome.failure)
+                # A fresh token refused too: refreshing again would only spend
+                # Zoho's 10 tokens per 10 minutes; the delivery waits instead.
+                assert outcome.failure is not None
+                self._tokens.refused()
+                raise RetryableDeliveryError(
+                    token_rejected(outcome.failure.http_status, outcome.failure.code))
         if outcome.kind in (APPLIED, STALE):
             return outcome
         assert outcome.failure is not None
@@ -60,11 +82,12 @@ class ZohoClient:
             raise PermanentDeliveryError(outcome.failure)
         raise RetryableDeliveryError(outcome.failure)
 
-    def _put(self, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
-        url = f"{token.api_domain}/crm/v8/{quote(plan.module)}/{quote(plan.record, safe='')}"
+    def _put(self, url: str, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
+        url = token.api_domain + url
         headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
         if plan.external_header:
             headers["X-EXTERNAL"] = plan.external_header
+        started = time.monotonic()
         try:
             response = self._session.put(
                 url, json=plan.body, headers=headers, timeout=self._timeout
@@ -73,6 +96,8 @@ class ZohoClient:
             return ZohoOutcome(RETRY, failure=network_failure("timeout"))
         except requests.RequestException as exc:
             return ZohoOutcome(RETRY, failure=network_failure(type(exc).__name__))
+        finally:
+            milliseconds(ZOHO_LATENCY, (time.monotonic() - started) * 1000)
         try:
             body = response.json() if response.content else None
         except ValueError:

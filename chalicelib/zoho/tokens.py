@@ -8,12 +8,18 @@ is refreshed, and the new one is written back so other workers reuse it (Zoho
 allows 10 new tokens per refresh token per 10 minutes). Calls go to the
 ``api_domain`` the token endpoint returned, never a hard-coded domain.
 
+The refresh budget is guarded twice: a new token is kept in memory before it is
+written back, so a failed write costs no second refresh; and when Zoho refuses a
+token made just now, no new one is made for ``COOL_DOWN_SECONDS`` (the
+deliveries wait with their backoff as ``TOKEN_REJECTED``).
+
 ``parse_token_response`` is pure; ``TokenProvider`` does the I/O.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +27,21 @@ from typing import Any
 
 import requests
 
-from chalicelib.errors import Failure, PermanentDeliveryError, RetryableDeliveryError
+from chalicelib.errors import (
+    Failure,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnavailableError,
+)
+from chalicelib.observability import TOKEN_ERRORS, TOKEN_REFRESHES, count, logger
 from chalicelib.stores.secrets import SecretNotFoundError, SecretStore
 
 REFRESH_MARGIN_SECONDS = 300
+# After Zoho refused a token made just now, no new token for this long: a
+# persistent 401 (a revoked grant, a wrong data centre) would otherwise spend the
+# 10-per-10-minutes budget one delivery at a time.
+COOL_DOWN_SECONDS = 300
+DEFAULT_LIFETIME_SECONDS = 3600.0  # Zoho's access tokens live an hour
 ACCOUNTS_BY_DC = {
     "us": "https://accounts.zoho.com",
     "eu": "https://accounts.zoho.eu",
@@ -37,6 +54,8 @@ ACCOUNTS_BY_DC = {
 }
 # Zoho's answers for a refresh token or client that will never work again.
 _PERMANENT_TOKEN_ERRORS = frozenset({"invalid_code", "invalid_client", "invalid_grant"})
+# What 'zwa connection set' writes: a token belongs to these and no others.
+_CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "accounts_url", "dc")
 
 
 @dataclass(frozen=True)
@@ -91,12 +110,7 @@ def parse_token_response(status: int, body: Any, now: float) -> AccessToken:
         if not isinstance(domain, str) or not domain:
             raise RetryableDeliveryError(Failure(
                 code="TOKEN_RESPONSE_INVALID", message="the token answer has no api_domain"))
-        expires_in = body.get("expires_in", 3600)
-        try:
-            seconds = float(expires_in)
-        except (TypeError, ValueError):
-            seconds = 3600.0
-        return AccessToken(body["access_token"], domain.rstrip("/"), now + seconds)
+        return AccessToken(body["access_token"], domain.rstrip("/"), now + _lifetime(body))
     error = str(body.get("error", "")) if isinstance(body, dict) else ""
     if error == "Access Denied":
         # Zoho's throttle: 10 tokens per refresh token per 10 minutes. Retrying now
@@ -117,6 +131,34 @@ def parse_token_response(status: int, body: Any, now: float) -> AccessToken:
         http_status=status))
 
 
+def token_rejected(http_status: int | None = None, zoho_code: str | None = None) -> Failure:
+    """The failure of a delivery whose fresh token Zoho refused, or that waits out the cool-down."""
+    return Failure(
+        code="TOKEN_REJECTED",
+        message="Zoho refused an access token made just now; no new token is made for "
+                f"{COOL_DOWN_SECONDS // 60} minutes",
+        http_status=http_status,
+        details={"zoho_code": zoho_code} if zoho_code else {},
+    )
+
+
+def _lifetime(body: dict[str, Any]) -> float:
+    """Seconds the token lives; Zoho's hour when the answer says nothing sensible.
+
+    Older answers gave ``expires_in`` in milliseconds beside ``expires_in_sec``.
+    """
+    raw: Any = body.get("expires_in_sec", body.get("expires_in"))
+    if isinstance(raw, bool):
+        return DEFAULT_LIFETIME_SECONDS
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        return DEFAULT_LIFETIME_SECONDS
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > 86400:
+        return DEFAULT_LIFETIME_SECONDS
+    return seconds
+
+
 class TokenProvider:
     """Access tokens for one connection: memory, then the secret, then a refresh."""
 
@@ -135,6 +177,7 @@ class TokenProvider:
         self._timeout = timeout
         self._clock = clock
         self._token: AccessToken | None = None
+        self._cool_down_until = 0.0
 
     def token(self) -> AccessToken:
         """A token with more than 5 minutes left."""
@@ -156,6 +199,12 @@ class TokenProvider:
             self._token = cached
             return cached
         return self._refresh(connection)
+
+    def refused(self) -> None:
+        """Zoho refused a token just made too: make no new one for ``COOL_DOWN_SECONDS``."""
+        self._cool_down_until = self._clock() + COOL_DOWN_SECONDS
+        logger.warning("Zoho refused a fresh access token; no refresh for a while", extra={
+            "secret_id": self._secret_id, "cool_down_seconds": COOL_DOWN_SECONDS})
 
     def _connection(self) -> dict[str, Any]:
         try:
@@ -179,6 +228,8 @@ class TokenProvider:
         return connection
 
     def _refresh(self, connection: dict[str, Any]) -> AccessToken:
+        if self._clock() < self._cool_down_until:
+            raise RetryableDeliveryError(token_rejected())
         url = f"{accounts_url(connection)}/oauth/v2/token"
         form = {
             "grant_type": "refresh_token",
@@ -189,6 +240,7 @@ class TokenProvider:
         try:
             response = self._session.post(url, data=form, timeout=self._timeout)
         except requests.RequestException as exc:
+            count(TOKEN_ERRORS)
             raise RetryableDeliveryError(Failure(
                 code="TOKEN_NETWORK_ERROR",
                 message=f"no answer from Zoho's token endpoint ({type(exc).__name__})",
@@ -197,13 +249,42 @@ class TokenProvider:
             body = response.json()
         except ValueError:
             body = None
-        token = parse_token_response(response.status_code, body, self._clock())
-        updated = {
-            **connection,
-            "access_token": token.value,
-            "api_domain": token.api_domain,
-            "expires_at": token.expires_at,
-        }
-        self._secrets.put(self._secret_id, json.dumps(updated))
+        try:
+            token = parse_token_response(response.status_code, body, self._clock())
+        except (PermanentDeliveryError, RetryableDeliveryError):
+            count(TOKEN_ERRORS)
+            raise
+        count(TOKEN_REFRESHES)
+        # In memory first: whatever happens to the write-back, this container
+        # does not spend another refresh on the next delivery.
         self._token = token
+        self._store(connection, token)
         return token
+
+    def _store(self, used: dict[str, Any], token: AccessToken) -> None:
+        """Write ``token`` back for the other workers, if the connection is still the one used.
+
+        The connection is read again and only the token fields are written onto
+        it, so a 'zwa connection set' made during the refresh is kept; when its
+        credentials changed, the token (made with the old ones) is not written.
+        This re-read, rather than the secret's version id, because Secrets
+        Manager has no conditional write: ``PutSecretValue`` cannot say "only if
+        the current version is still X", so a version id could only tell us after
+        the fact. What remains is the few milliseconds between this read and the
+        write, instead of the whole token request.
+        """
+        try:
+            current = self._connection()
+            if any(current.get(key) != used.get(key) for key in _CREDENTIAL_KEYS):
+                logger.info("the connection changed during a refresh; the new token is not "
+                            "stored", extra={"secret_id": self._secret_id})
+                return
+            self._secrets.put(self._secret_id, json.dumps({
+                **current,
+                "access_token": token.value,
+                "api_domain": token.api_domain,
+                "expires_at": token.expires_at,
+            }))
+        except (UnavailableError, PermanentDeliveryError) as exc:
+            logger.warning("could not store the new access token; this worker keeps it", extra={
+                "secret_id": self._secret_id, "error": type(exc).__name__})

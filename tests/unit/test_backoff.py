@@ -30,3 +30,28 @@ def test_exhausted_by_attempts_or_by_age():
     assert not retries_exhausted(2, 10, policy)
     assert retries_exhausted(3, 10, policy)
     assert retries_exhausted(1, 600, policy)
+
+
+def test_the_draw_scales_the_ceiling_of_the_attempt():
+    assert [next_visibility_timeout(n, 30, 900, 0.5) for n in (1, 2, 3, 4, 5, 6)] == [
+        15, 30, 60, 120, 240, 450]
+
+
+def test_a_first_attempt_numbered_zero_waits_like_the_first():
+    assert next_visibility_timeout(0, 30, 900, 0.5) == 15
+
+
+def test_no_delay_exceeds_sqs_twelve_hours_whatever_the_cap():
+    assert next_visibility_timeout(30, 3600, 10**9, 0.999999) == MAX_VISIBILITY_SECONDS - 1
+    assert next_visibility_timeout(10_000, 30, 10**9, 0.5) == MAX_VISIBILITY_SECONDS // 2
+
+
+def test_the_local_stage_backoff_stays_within_its_small_cap():
+    assert [next_visibility_timeout(n, 1, 4, 0.999999) for n in (1, 2, 3, 4)] == [0, 1, 3, 3]
+
+
+def test_exhausted_exactly_at_the_limits_and_not_before():
+    policy = RetryPolicy(max_attempts=8, max_age_seconds=86400)
+    assert not retries_exhausted(7, 86399.9, policy)
+    assert retries_exhausted(8, 0, policy)
+    assert retries_exhausted(1, 86400, policy)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from chalicelib.errors import MappingError
+from chalicelib.errors import MappingError, UnexpectedMappingError
 from chalicelib.mapping.document import parse_mapping
 from chalicelib.mapping.engine import matching_rules, plan_update
 
@@ -112,3 +112,80 @@ def test_template_header_value_and_options():
         "trigger": ["workflow"],
         "skip_feature_execution": [{"name": "cadences"}],
     }
+
+
+def external_mapping():
+    return parse_mapping({"source": "s", "rules": [{
+        "name": "by-customer", "module": "Contacts",
+        "record": {"external": {"field": "Stripe_Customer_Id", "value": "customer"}},
+        "fields": {"Email": "email"}}]})
+
+
+@pytest.mark.parametrize("value,rule", [
+    (".", "must not be '.' or '..'"),
+    ("..", "must not be '.' or '..'"),
+    (" .. ", "must not be '.' or '..'"),
+    ("", "is empty"),
+    ("   ", "is empty"),
+    ("\t\n", "is empty"),
+    ("../Deals", "must not contain '/' or '\\'"),
+    ("cus/1", "must not contain '/' or '\\'"),
+    ("cus\\1", "must not contain '/' or '\\'"),
+    ("cus\n1", "must not contain a control character"),
+    ("cus\x001", "must not contain a control character"),
+    ("cus\x7f", "must not contain a control character"),
+])
+def test_an_external_value_that_could_address_another_path_is_a_mapping_error(value, rule):
+    with pytest.raises(MappingError) as caught:
+        plan_update(external_mapping().rules[0], {"customer": value, "email": "a@b.c"})
+    error = caught.value
+    assert error.rule == "by-customer"
+    assert error.field == "record.external"
+    assert error.path == "customer"
+    assert error.value_type == "string"
+    assert rule in error.message
+    assert "'by-customer'" in error.message
+    if value.strip() not in ("", ".", ".."):
+        assert value not in error.message
+
+
+def test_an_id_of_only_spaces_is_a_mapping_error_not_the_bulk_endpoint():
+    document = mapping({"Email": "email"})
+    with pytest.raises(MappingError, match="is empty") as caught:
+        plan_update(document.rules[0], {"id": "   ", "email": "x@y.z"})
+    assert caught.value.field == "record.id"
+
+
+@pytest.mark.parametrize("value", ["cus_123", "a.b", "...", "CUS 1", "50%", "ünïcode", 42])
+def test_an_external_value_that_names_one_record_is_kept(value):
+    plan = plan_update(external_mapping().rules[0], {"customer": value, "email": "a@b.c"})
+    assert plan.record == str(value)
+
+
+class Exploding(dict):
+    """A payload object whose lookups fail the way a bug would, quoting a value."""
+
+    def get(self, key, default=None):
+        raise RuntimeError("ada@example.com")
+
+
+def test_an_unforeseen_error_in_a_field_names_rule_field_and_type_not_the_message():
+    document = mapping({"Email": "data.email"})
+    with pytest.raises(UnexpectedMappingError) as caught:
+        plan_update(document.rules[0], {"id": "1", "data": Exploding()})
+    error = caught.value
+    assert (error.rule, error.field, error.error_type) == ("r", "Email", "RuntimeError")
+    assert "ada@example.com" not in str(error)
+
+
+def test_an_unforeseen_error_in_the_locator_names_the_locator():
+    document = mapping({"Email": "email"}, record={"id": "data.id"})
+    with pytest.raises(UnexpectedMappingError) as caught:
+        plan_update(document.rules[0], {"email": "a@b.c", "data": Exploding()})
+    assert (caught.value.field, caught.value.error_type) == ("record.id", "RuntimeError")
+
+
+def test_a_mapping_error_is_not_disguised_as_an_unforeseen_one():
+    document = mapping({"Seats": {"path": "seats", "type": "integer"}})
+    with pytest.raises(MappingError):
+        plan_update(document.rules[0], {"id": "1", "seats": "many"})

@@ -1,34 +1,41 @@
+"""Access tokens: the token endpoint's answers, the secret's cache, and the refresh budget."""
+
 import json
 
 import pytest
+import requests
 
-from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError
+from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError, UnavailableError
+from chalicelib.mapping.engine import PlannedUpdate
+from chalicelib.observability import TOKEN_ERRORS, TOKEN_REFRESHES, flush_metrics
 from chalicelib.stores.secrets import InMemorySecretStore
-from chalicelib.zoho.tokens import TokenProvider, accounts_url, parse_token_response
+from chalicelib.zoho.client import ZohoClient
+from chalicelib.zoho.tokens import (
+    COOL_DOWN_SECONDS,
+    TokenProvider,
+    accounts_url,
+    parse_token_response,
+)
+from tests.fakes import (
+    FakeResponse,
+    FakeZohoSession,
+    UnreadableSecretStore,
+    UnwritableSecretStore,
+    crm_request_error,
+    crm_success,
+    token_grant,
+)
 
 NOW = 1_764_331_200.0
 SECRET_ID = "zwa/connection/default"
 
 
-class FakeResponse:
-    def __init__(self, status, body):
-        self.status_code = status
-        self._body = body
+class Clock:
+    def __init__(self, now=NOW):
+        self.now = now
 
-    def json(self):
-        return self._body
-
-
-class FakeSession:
-    """Answers token requests from a list; records the forms posted."""
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.posts = []
-
-    def post(self, url, data, timeout):
-        self.posts.append((url, data))
-        return FakeResponse(*self.answers.pop(0))
+    def __call__(self):
+        return self.now
 
 
 def connection(**extra):
@@ -36,41 +43,115 @@ def connection(**extra):
             "accounts_url": "https://accounts.zoho.eu", **extra}
 
 
-def grant(token="1000.new", expires_in=3600):
-    return (200, {"access_token": token, "api_domain": "https://www.zohoapis.eu",
-                  "token_type": "Bearer", "expires_in": expires_in})
+def stored(secrets):
+    return json.loads(secrets.values[SECRET_ID])
 
 
-def test_an_error_with_http_200_is_still_an_error():
+def provider(secrets, session, clock=None, **kwargs):
+    return TokenProvider(secrets, session, SECRET_ID, clock=clock or (lambda: NOW), **kwargs)
+
+
+def plan():
+    return PlannedUpdate(rule="r", module="Contacts", record="5725767000000524157",
+                         body={"data": [{"Email": "ada@example.com"}]})
+
+
+def emf(capsys):
+    flush_metrics()
+    lines = [json.loads(text) for text in capsys.readouterr().out.splitlines() if text]
+    return lines[-1] if lines else {}
+
+
+# The token endpoint's answers (pure)
+
+@pytest.mark.parametrize("error,code", [
+    ("invalid_code", "TOKEN_INVALID_CODE"),
+    ("invalid_client", "TOKEN_INVALID_CLIENT"),
+    ("invalid_grant", "TOKEN_INVALID_GRANT"),
+])
+def test_refused_credentials_are_permanent_even_with_http_200(error, code):
     with pytest.raises(PermanentDeliveryError) as caught:
-        parse_token_response(200, {"error": "invalid_code"}, NOW)
-    assert caught.value.failure.code == "TOKEN_INVALID_CODE"
+        parse_token_response(200, {"error": error}, NOW)
+    assert caught.value.failure.code == code
+    assert caught.value.failure.http_status == 200
+    assert "zwa connection set" in caught.value.failure.message
 
 
-def test_the_throttle_answer_is_retryable():
-    body = {"error_description": "You have made too many requests continuously.",
-            "error": "Access Denied", "status": "failure"}
+@pytest.mark.parametrize("description", [
+    "You have made too many requests continuously. Please try again after some time.",
+    "Token creation throttle limit reached. Please reuse the valid tokens you currently have.",
+])
+def test_the_throttle_answer_is_retryable(description):
+    body = {"error_description": description, "error": "Access Denied", "status": "failure"}
     with pytest.raises(RetryableDeliveryError) as caught:
         parse_token_response(400, body, NOW)
-    assert caught.value.failure.code == "TOKEN_THROTTLED"
+    assert (caught.value.failure.code, caught.value.failure.http_status) == (
+        "TOKEN_THROTTLED", 400)
 
 
-def test_a_token_answer_without_api_domain_is_not_trusted():
-    with pytest.raises(RetryableDeliveryError):
-        parse_token_response(200, {"access_token": "x"}, NOW)
+@pytest.mark.parametrize("body", [{"error": "something_new"}, {}, None, ["access_token"],
+                                  {"access_token": 12345, "api_domain": "https://x"}])
+def test_an_answer_without_a_token_or_a_known_error_is_retryable(body):
+    with pytest.raises(RetryableDeliveryError) as caught:
+        parse_token_response(502, body, NOW)
+    assert caught.value.failure.code == "TOKEN_RESPONSE_INVALID"
+    assert caught.value.failure.http_status == 502
+
+
+@pytest.mark.parametrize("domain", [None, "", 42])
+def test_a_token_answer_without_api_domain_is_not_trusted(domain):
+    body = {"access_token": "1000.x", "expires_in": 3600}
+    if domain is not None:
+        body["api_domain"] = domain
+    with pytest.raises(RetryableDeliveryError) as caught:
+        parse_token_response(200, body, NOW)
+    assert caught.value.failure.code == "TOKEN_RESPONSE_INVALID"
+    assert "api_domain" in caught.value.failure.message
+    assert "1000.x" not in caught.value.failure.message
+
+
+def test_the_token_lives_as_long_as_zoho_says():
+    token = parse_token_response(200, token_grant("1000.x", 1800)[1], NOW)
+    assert (token.value, token.api_domain, token.expires_at) == (
+        "1000.x", "https://www.zohoapis.eu", NOW + 1800)
+    assert parse_token_response(200, token_grant("1000.x", "1800")[1], NOW).expires_at == (
+        NOW + 1800)
+
+
+@pytest.mark.parametrize("expires_in", ["soon", None, float("nan"), float("inf"), -5, 0, True,
+                                        3_600_000, [3600]])
+def test_a_bad_expires_in_counts_as_zohos_usual_hour(expires_in):
+    token = parse_token_response(200, token_grant("1000.x", expires_in)[1], NOW)
+    assert token.expires_at == NOW + 3600
+
+
+def test_the_older_answer_in_milliseconds_uses_expires_in_sec():
+    body = {**token_grant("1000.x", 1_800_000)[1], "expires_in_sec": 1800}
+    assert parse_token_response(200, body, NOW).expires_at == NOW + 1800
 
 
 def test_data_centre_gives_the_accounts_server():
     assert accounts_url({"dc": "ca"}) == "https://accounts.zohocloud.ca"
-    assert accounts_url({"dc": "eu"}) == "https://accounts.zoho.eu"
+    assert accounts_url({"dc": "EU"}) == "https://accounts.zoho.eu"
+    assert accounts_url({}) == "https://accounts.zoho.com"
+    assert accounts_url({"accounts_url": "https://accounts.zoho.in/", "dc": "eu"}) == (
+        "https://accounts.zoho.in")
 
+
+def test_an_unknown_data_centre_is_a_permanent_connection_error():
+    with pytest.raises(PermanentDeliveryError) as caught:
+        accounts_url({"dc": "mars"})
+    assert caught.value.failure.code == "CONNECTION_INVALID"
+
+
+# The connection secret and the cache
 
 def test_a_cold_worker_reuses_the_token_cached_in_the_secret():
     cached = connection(access_token="1000.cached", api_domain="https://www.zohoapis.eu",
                         expires_at=NOW + 3000)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(cached)})
-    session = FakeSession([])
-    token = TokenProvider(secrets, session, SECRET_ID, clock=lambda: NOW).token()
+    session = FakeZohoSession()
+    token = provider(secrets, session).token()
     assert token.value == "1000.cached"
     assert session.posts == []
 
@@ -78,39 +159,178 @@ def test_a_cold_worker_reuses_the_token_cached_in_the_secret():
 def test_a_token_with_under_five_minutes_left_is_refreshed_and_written_back():
     cached = connection(access_token="1000.old", api_domain="https://x", expires_at=NOW + 200)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(cached)})
-    session = FakeSession([grant()])
-    token = TokenProvider(secrets, session, SECRET_ID, clock=lambda: NOW).token()
+    session = FakeZohoSession([token_grant()])
+    token = provider(secrets, session, timeout=4.0).token()
     assert token.value == "1000.new"
     assert token.api_domain == "https://www.zohoapis.eu"
-    assert session.posts[0][0] == "https://accounts.zoho.eu/oauth/v2/token"
-    assert session.posts[0][1]["grant_type"] == "refresh_token"
-    stored = json.loads(secrets.values[SECRET_ID])
-    assert stored["access_token"] == "1000.new"
-    assert stored["refresh_token"] == "r"
-    assert stored["expires_at"] == NOW + 3600
+    assert session.posts == [{
+        "url": "https://accounts.zoho.eu/oauth/v2/token", "timeout": 4.0,
+        "data": {"grant_type": "refresh_token", "client_id": "c", "client_secret": "s",
+                 "refresh_token": "r"}}]
+    assert stored(secrets) == connection(
+        access_token="1000.new", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600)
 
 
 def test_a_warm_worker_does_not_read_the_secret_again():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
-    provider = TokenProvider(secrets, FakeSession([grant()]), SECRET_ID, clock=lambda: NOW)
-    provider.token()
+    tokens = provider(secrets, FakeZohoSession([token_grant()]))
+    tokens.token()
     reads = secrets.reads
-    provider.token()
+    tokens.token()
     assert secrets.reads == reads
 
 
 def test_after_a_rejection_a_token_another_worker_stored_is_used():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
-    provider = TokenProvider(secrets, FakeSession([grant("1000.first")]), SECRET_ID,
-                             clock=lambda: NOW)
-    rejected = provider.token()
+    session = FakeZohoSession([token_grant("1000.first")])
+    tokens = provider(secrets, session)
+    rejected = tokens.token()
     other = connection(access_token="1000.other", api_domain="https://www.zohoapis.eu",
                        expires_at=NOW + 3600)
     secrets.values[SECRET_ID] = json.dumps(other)
-    assert provider.refresh(rejected).value == "1000.other"
+    assert tokens.refresh(rejected).value == "1000.other"
+    assert len(session.posts) == 1
 
 
 def test_a_missing_connection_is_a_permanent_error_an_operator_can_fix():
-    provider = TokenProvider(InMemorySecretStore(), FakeSession([]), SECRET_ID, clock=lambda: NOW)
-    with pytest.raises(PermanentDeliveryError, match="zwa connection set"):
-        provider.token()
+    tokens = provider(InMemorySecretStore(), FakeZohoSession())
+    with pytest.raises(PermanentDeliveryError, match="zwa connection set") as caught:
+        tokens.token()
+    assert caught.value.failure.code == "CONNECTION_NOT_FOUND"
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps({"client_id": "c", "client_secret": "s"}),
+    json.dumps({"client_id": "c", "client_secret": "", "refresh_token": "r"}),
+    json.dumps(["c", "s", "r"]),
+    "client_id=c",
+])
+def test_an_incomplete_connection_is_a_permanent_error_naming_what_it_needs(text):
+    session = FakeZohoSession()
+    tokens = provider(InMemorySecretStore({SECRET_ID: text}), session)
+    with pytest.raises(PermanentDeliveryError) as caught:
+        tokens.token()
+    assert caught.value.failure.code == "CONNECTION_INVALID"
+    assert "client_id, client_secret and refresh_token" in caught.value.failure.message
+    assert session.posts == []
+
+
+def test_an_unreadable_secret_store_is_an_aws_failure_not_a_delivery_verdict():
+    with pytest.raises(UnavailableError):
+        provider(UnreadableSecretStore(), FakeZohoSession()).token()
+
+
+@pytest.mark.parametrize("error,kind", [
+    (requests.ConnectionError("refused by 10.0.0.1"), "ConnectionError"),
+    (requests.Timeout("read timed out"), "Timeout"),
+])
+def test_no_answer_from_the_token_endpoint_is_retryable(error, kind):
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    with pytest.raises(RetryableDeliveryError) as caught:
+        provider(secrets, FakeZohoSession([error])).token()
+    assert caught.value.failure.code == "TOKEN_NETWORK_ERROR"
+    assert caught.value.failure.message == f"no answer from Zoho's token endpoint ({kind})"
+
+
+def test_a_token_answer_that_is_not_json_is_retryable():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession([FakeResponse(503, text="<html>Service Unavailable</html>")])
+    with pytest.raises(RetryableDeliveryError) as caught:
+        provider(secrets, session).token()
+    assert (caught.value.failure.code, caught.value.failure.http_status) == (
+        "TOKEN_RESPONSE_INVALID", 503)
+
+
+# The refresh budget: Zoho allows 10 new tokens per refresh token per 10 minutes
+
+def test_a_failed_write_back_keeps_the_token_so_five_deliveries_make_one_refresh():
+    secrets = UnwritableSecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession([token_grant()], default_crm=crm_success())
+    client = ZohoClient(session, provider(secrets, session))
+    for _ in range(5):
+        assert client.update_record(plan()).kind == "applied"
+    assert len(session.posts) == 1
+    assert [put["headers"]["Authorization"] for put in session.puts] == [
+        "Zoho-oauthtoken 1000.new"] * 5
+
+
+def test_twelve_deliveries_with_a_persistent_401_make_two_refreshes_in_the_cool_down():
+    clock = Clock()
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession(default_token=token_grant(),
+                              default_crm=crm_request_error(401, "INVALID_TOKEN"))
+    client = ZohoClient(session, provider(secrets, session, clock))
+    codes = []
+    for _ in range(12):
+        clock.now += 10
+        with pytest.raises(RetryableDeliveryError) as caught:
+            client.update_record(plan())
+        codes.append(caught.value.failure.code)
+    assert codes == ["TOKEN_REJECTED"] * 12
+    assert len(session.posts) == 2
+    clock.now += COOL_DOWN_SECONDS
+    with pytest.raises(RetryableDeliveryError):
+        client.update_record(plan())
+    assert len(session.posts) == 3
+
+
+def test_in_the_cool_down_a_token_another_worker_stored_is_still_used():
+    clock = Clock()
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession(
+        default_token=token_grant(),
+        crm_answers=[crm_request_error(401, "INVALID_TOKEN")] * 3 + [crm_success()])
+    client = ZohoClient(session, provider(secrets, session, clock))
+    with pytest.raises(RetryableDeliveryError):
+        client.update_record(plan())
+    secrets.values[SECRET_ID] = json.dumps(connection(
+        access_token="1000.other", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600))
+    assert client.update_record(plan()).kind == "applied"
+    assert session.puts[-1]["headers"]["Authorization"] == "Zoho-oauthtoken 1000.other"
+    assert len(session.posts) == 2
+
+
+def test_a_connection_set_during_a_refresh_is_not_overwritten():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession([token_grant()])
+    replaced = connection(client_id="c2", client_secret="s2", refresh_token="r2")
+
+    def operator_sets_the_connection():
+        secrets.values[SECRET_ID] = json.dumps(replaced)
+
+    session.on_post = operator_sets_the_connection
+    token = provider(secrets, session).token()
+    assert token.value == "1000.new"
+    assert stored(secrets) == replaced
+
+
+def test_the_new_token_is_written_onto_the_connection_as_it_is_now():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession([token_grant()])
+
+    def someone_adds_a_note():
+        secrets.values[SECRET_ID] = json.dumps(connection(note="rotated keys on Monday"))
+
+    session.on_post = someone_adds_a_note
+    provider(secrets, session).token()
+    assert stored(secrets) == connection(
+        note="rotated keys on Monday", access_token="1000.new",
+        api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600)
+
+
+def test_refreshes_and_refused_refreshes_are_counted(capsys):
+    flush_metrics()
+    capsys.readouterr()
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    clock = Clock()
+    session = FakeZohoSession([requests.ConnectionError(), (200, {"error": "Access Denied"}),
+                               token_grant("1000.a", 60), token_grant("1000.b")])
+    tokens = provider(secrets, session, clock)
+    for _ in range(2):
+        with pytest.raises(RetryableDeliveryError):
+            tokens.token()
+    tokens.token()
+    tokens.token()  # the first token had under five minutes: a second refresh
+    metrics = emf(capsys)
+    assert metrics[TOKEN_ERRORS] == [1.0, 1.0]
+    assert metrics[TOKEN_REFRESHES] == [1.0, 1.0]
