@@ -46,6 +46,7 @@ from chalicelib.errors import (
 )
 from chalicelib.mapping.document import MappingDocument, RetryPolicy, Rule
 from chalicelib.mapping.engine import matching_rules, plan_update
+from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.observability import (
     DELIVERIES_APPLIED,
     DELIVERIES_DEAD,
@@ -190,7 +191,11 @@ def _apply(
         raise PermanentDeliveryError(Failure(
             code="UNKNOWN_SOURCE",
             message=f"no enabled mapping for the source {delivery.source!r} any more"))
-    rules = matching_rules(document, delivery.body, delivery.headers)
+    try:
+        rules = matching_rules(document, delivery.body, delivery.headers)
+    except ExpressionEvaluationError as exc:
+        raise PermanentDeliveryError(Failure(
+            code="MAPPING_ERROR", message=str(exc), path=exc.expression)) from exc
     if not rules:
         return IGNORED
     done = {

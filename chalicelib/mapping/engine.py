@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.errors import MappingError, UnexpectedMappingError
 from chalicelib.mapping.document import MISSING, FieldSpec, MappingDocument, Rule
-from chalicelib.mapping.expressions import is_truthy
+from chalicelib.mapping.expressions import ExpressionEvaluationError, is_truthy
 from chalicelib.mapping.transforms import ConversionError, convert, is_mapped, type_name
 
 _ID_DIGITS = frozenset("0123456789")
@@ -92,6 +92,11 @@ def _located(rule: str, field: str) -> Iterator[None]:
         yield
     except MappingError:
         raise
+    except ExpressionEvaluationError as exc:
+        # A mapping problem, not ours: the expression does not fit this payload.
+        raise MappingError(
+            f"rule {rule!r}: field {field}: {exc}", rule=rule, field=field, path=exc.expression,
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - re-raised with where it happened
         raise UnexpectedMappingError(type(exc).__name__, rule=rule, field=field) from exc
 

@@ -196,7 +196,7 @@ def test_an_unexpected_error_ends_failed_and_dead_lettered_naming_type_and_rule(
     assert "ada@example.com" not in json.dumps([item, attributes, logged])
 
 
-def test_a_field_path_failing_on_the_payload_ends_failed_naming_the_field(
+def test_a_field_path_failing_on_the_payload_is_a_mapping_error_naming_the_expression(
         world, example_mapping, example_event_bytes):
     rule = {**example_mapping["rules"][0],
             "fields": {"Seats": {"path": "length(data.balance_cents)"}}}
@@ -205,24 +205,26 @@ def test_a_field_path_failing_on_the_payload_ends_failed_naming_the_field(
     assert world.run_worker() == {"batchItemFailures": []}
     item = world.ledger.get("example", "evt_0001")
     assert item["status"] == "failed"
-    assert item["last_error"]["code"] == "INTERNAL_ERROR"
+    assert item["last_error"]["code"] == "MAPPING_ERROR"
     assert item["last_error"]["rule"] == "contact-updated"
     assert item["last_error"]["api_name"] == "Seats"
-    assert item["last_error"]["details"]["error_type"]
+    assert item["last_error"]["path"] == "length(data.balance_cents)"
+    assert "125050" not in json.dumps(item)
     assert world.zoho.calls == []
-    assert world.dead_letters.messages[0][1]["failure_code"] == "INTERNAL_ERROR"
+    assert world.dead_letters.messages[0][1]["failure_code"] == "MAPPING_ERROR"
 
 
-def test_a_when_filter_failing_in_the_worker_ends_failed(
+def test_a_when_filter_failing_in_the_worker_is_a_mapping_error(
         world, example_mapping, example_event_bytes):
     queue_example(world, example_event_bytes)
     rule = {**example_mapping["rules"][0], "when": "length(data.balance_cents) > `0`"}
     world.mappings.save({**example_mapping, "rules": [rule]}, now=time.time())
     assert world.run_worker() == {"batchItemFailures": []}
     item = world.ledger.get("example", "evt_0001")
-    assert (item["status"], item["last_error"]["code"]) == ("failed", "INTERNAL_ERROR")
+    assert (item["status"], item["last_error"]["code"]) == ("failed", "MAPPING_ERROR")
+    assert item["last_error"]["path"] == "length(data.balance_cents) > `0`"
     assert world.zoho.calls == []
-    assert world.dead_letters.messages[0][1]["failure_code"] == "INTERNAL_ERROR"
+    assert world.dead_letters.messages[0][1]["failure_code"] == "MAPPING_ERROR"
 
 
 def test_an_unexpected_error_is_left_for_a_retry_when_it_cannot_be_recorded(
