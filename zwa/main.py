@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True, metavar="ACTION")
     d_list = deliveries.add_parser("list", help="recent deliveries, newest first")
     d_list.add_argument("source", nargs="?", help="one source (default: every source)")
-    d_list.add_argument("--limit", type=int, default=20)
+    d_list.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     d_list.add_argument("--status", help="only deliveries with this status")
     d_list.add_argument("--since", help="an ISO 8601 time or a duration back: 15m, 6h, 2d")
     _json_flag(d_list)
