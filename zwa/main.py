@@ -163,6 +163,13 @@ def _parser() -> argparse.ArgumentParser:
     d_show.add_argument("delivery_id")
     _json_flag(d_show)
     d_show.set_defaults(run=_deliveries_show)
+
+    console = verbs.add_parser(
+        "console", help="the operator console in your browser, on 127.0.0.1",
+        description="Serve the operator console on 127.0.0.1 only, with your AWS credentials, "
+                    "and print its URL with a one-time access token.")
+    console.add_argument("--port", type=int, default=8787, help="default: 8787")
+    console.set_defaults(run=_console)
     return parser
 
 
@@ -367,6 +374,15 @@ def _deliveries_show(stage: Stage, args: argparse.Namespace) -> int:
         return 0
     for key in sorted(item):
         print(f"{key}: {_for_people(key, item[key])}")
+    return 0
+
+
+def _console(stage: Stage, args: argparse.Namespace) -> int:
+    # Imported here: the other verbs do not pay for the web library.
+    from zwa.console.serve import serve_console
+    from zwa.console.services import console_services
+
+    serve_console(console_services(stage), args.port)
     return 0
 
 
