@@ -48,6 +48,7 @@ def test_its_request_log_never_holds_the_token(stack, console):
     assert session.get(f"{console.base}/deliveries?status=failed", timeout=10).status_code == 200
     assert requests.get(f"{console.base}/?token=wrong", timeout=10).status_code == 403
     log = console.stop()
+    assert console.process.returncode == 0  # Ctrl-C is the way to stop it
     assert "GET / 303" in log and "GET /deliveries 200" in log and "GET / 403" in log
     assert console.token not in log
     assert "token=" not in log

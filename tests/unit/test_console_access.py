@@ -1,4 +1,4 @@
-"""The console's access rules: tokens compared whole, CSRF tokens tied to the access token."""
+"""The console's access rules (tokens, CSRF, Host, Origin) and its escaping helpers."""
 
 from zwa.console.access import (
     allowed_host,

@@ -69,8 +69,9 @@ def serve_console(services: ConsoleServices, port: int = DEFAULT_PORT,
     say(f"zwa console for stage {services.stage}: open {url}")
     say("Only this machine can reach it; Ctrl-C stops it.")
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl-C: werkzeug's server catches it
     except KeyboardInterrupt:
-        say("zwa console stopped")
+        pass
     finally:
         server.server_close()
+    say("zwa console stopped")

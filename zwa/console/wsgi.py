@@ -93,7 +93,7 @@ class Console:
         except HTTPException as exc:
             return self._error_page(request, nonce, exc)
         except UnavailableError as exc:
-            hint = " Is `make dev` running?" if self.services.stage == "local" else ""
+            hint = " Is 'make dev' running?" if self.services.stage == "local" else ""
             return self._error_page(request, nonce, _Unavailable(f"{exc}.{hint}"))
         return response
 
