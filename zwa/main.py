@@ -29,6 +29,8 @@ from zwa.connections import check_connection, connection_document, store_connect
 from zwa.deploy import DeployError, deploy, read_deployed, worker_function_name
 from zwa.doctor import DoctorContext, run_checks
 from zwa.inputs import iso_time, parse_time, read_secret
+from zwa.mapping_versions import restore_version
+from zwa.queries import list_deliveries
 from zwa.stage import Stage, load_stage
 from zwa.webhook_secrets import store_signing_secret
 
@@ -161,6 +163,13 @@ def _parser() -> argparse.ArgumentParser:
     d_show.add_argument("delivery_id")
     _json_flag(d_show)
     d_show.set_defaults(run=_deliveries_show)
+
+    console = verbs.add_parser(
+        "console", help="the operator console in your browser, on 127.0.0.1",
+        description="Serve the operator console on 127.0.0.1 only, with your AWS credentials, "
+                    "and print its URL with a one-time access token.")
+    console.add_argument("--port", type=int, default=8787, help="default: 8787")
+    console.set_defaults(run=_console)
     return parser
 
 
@@ -328,11 +337,9 @@ def _mapping_history(stage: Stage, args: argparse.Namespace) -> int:
 
 
 def _mapping_rollback(stage: Stage, args: argparse.Namespace) -> int:
-    store = _mappings(stage)
-    old = store.version(args.source, args.version)
-    if old is None:
+    stored = restore_version(_mappings(stage), args.source, args.version, now=time.time())
+    if stored is None:
         raise ValueError(f"no version {args.version} of {args.source}")
-    stored = store.save(old.document, now=time.time())
     print(f"mapping {stored.source}: version {args.version} restored as version {stored.version}")
     return 0
 
@@ -342,17 +349,9 @@ def _ledger(stage: Stage) -> DynamoLedger:
 
 
 def _deliveries_list(stage: Stage, args: argparse.Namespace) -> int:
-    ledger = _ledger(stage)
-    sources = [args.source] if args.source else [s.source for s in _mappings(stage).sources()]
     since = parse_time(args.since, time.time()) if args.since else None
-    filtered = args.status is not None or since is not None
-    items = [item for source in sources
-             for item in ledger.recent(source, limit=1000 if filtered else args.limit)]
-    items = [item for item in items
-             if (args.status is None or item.get("status") == args.status)
-             and (since is None or float(item.get("received_at", 0)) >= since)]
-    items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
-    items = items[: args.limit]
+    items = list_deliveries(_mappings(stage), _ledger(stage), source=args.source,
+                            status=args.status, since=since, limit=args.limit).items
     if args.json:
         _print_json(items)
         return 0
@@ -375,6 +374,15 @@ def _deliveries_show(stage: Stage, args: argparse.Namespace) -> int:
         return 0
     for key in sorted(item):
         print(f"{key}: {_for_people(key, item[key])}")
+    return 0
+
+
+def _console(stage: Stage, args: argparse.Namespace) -> int:
+    # Imported here: the other verbs do not pay for the web library.
+    from zwa.console.serve import serve_console
+    from zwa.console.services import console_services
+
+    serve_console(console_services(stage), args.port)
     return 0
 
 

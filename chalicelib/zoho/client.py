@@ -67,7 +67,13 @@ class ZohoClient:
         token = self._tokens.token()
         outcome = self._put(url, plan, token)
         if outcome.kind == REFRESH_TOKEN:
-            outcome = self._put(url, plan, self._tokens.refresh(token))
+            token = self._tokens.refresh(token)
+            outcome = self._put(url, plan, token)
+            if outcome.kind == REFRESH_TOKEN and not self._tokens.made_here(token):
+                # That one was another process's, read from the secret, and may be as old
+                # as the first: its refusal says nothing of a new token, so make one now.
+                token = self._tokens.refresh(token)
+                outcome = self._put(url, plan, token)
             if outcome.kind == REFRESH_TOKEN:
                 # A fresh token refused too: refreshing again would only spend
                 # Zoho's 10 tokens per 10 minutes; the delivery waits instead.

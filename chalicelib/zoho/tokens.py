@@ -177,6 +177,7 @@ class TokenProvider:
         self._timeout = timeout
         self._clock = clock
         self._token: AccessToken | None = None
+        self._made: str | None = None  # the last token this provider got from Zoho itself
         self._cool_down_until = 0.0
 
     def token(self) -> AccessToken:
@@ -199,6 +200,10 @@ class TokenProvider:
             self._token = cached
             return cached
         return self._refresh(connection)
+
+    def made_here(self, token: AccessToken) -> bool:
+        """Whether ``token`` is the last one this provider got from Zoho, not from the secret."""
+        return token.value == self._made
 
     def refused(self) -> None:
         """Zoho refused a token just made too: make no new one for ``COOL_DOWN_SECONDS``."""
@@ -258,6 +263,7 @@ class TokenProvider:
         # In memory first: whatever happens to the write-back, this container
         # does not spend another refresh on the next delivery.
         self._token = token
+        self._made = token.value
         self._store(connection, token)
         return token
 

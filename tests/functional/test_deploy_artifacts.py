@@ -145,6 +145,7 @@ def test_the_zip_holds_the_app_and_its_runtime_packages_and_no_dev_tools(package
     assert {"app.py", "chalicelib", "aws_lambda_powertools", "requests", "chalice"} <= tops
     assert "chalicelib/delivery/worker.py" in names and "chalicelib/zoho/client.py" in names
     assert not tops & {"zwa", "devstack", "tests", "moto", "boto3", "pytest", "cfnlint"}
+    assert not tops & {"werkzeug", "jinja2", "selenium"}  # the console's, not the functions'
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -290,6 +290,26 @@ def test_in_the_cool_down_a_token_another_worker_stored_is_still_used():
     assert len(session.posts) == 2
 
 
+def test_a_stored_token_refused_too_is_replaced_at_once_with_no_cool_down():
+    # The secret holds a token another process made before Zoho revoked it (its 16th
+    # live token pushes out the oldest): refused, it says nothing of a new one.
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    session = FakeZohoSession(
+        [token_grant("1000.first"), token_grant("1000.second")],
+        crm_answers=[crm_success()] + [crm_request_error(401, "INVALID_TOKEN")] * 2
+        + [crm_success()] * 2)
+    client = ZohoClient(session, provider(secrets, session))
+    assert client.update_record(plan()).kind == "applied"
+    secrets.values[SECRET_ID] = json.dumps(connection(
+        access_token="1000.revoked", api_domain="https://www.zohoapis.eu",
+        expires_at=NOW + 3600))
+    assert client.update_record(plan()).kind == "applied"
+    assert [put["headers"]["Authorization"].split()[-1] for put in session.puts] == [
+        "1000.first", "1000.first", "1000.revoked", "1000.second"]
+    assert client.update_record(plan()).kind == "applied"  # no cool-down began
+    assert len(session.posts) == 2
+
+
 def test_a_connection_set_during_a_refresh_is_not_overwritten():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
     session = FakeZohoSession([token_grant()])

@@ -1,0 +1,50 @@
+"""What the console's pages read and change: one stage's stores and a clock.
+
+``console_services`` builds them from a stage with the operator's credentials,
+as the CLI does (I/O only when the stores are used); tests build
+``ConsoleServices`` from the in-memory fakes instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.stores.ledger import DynamoLedger, Ledger
+from chalicelib.stores.mappings import DynamoMappingStore, MappingStore
+from zwa.deploy import read_deployed
+from zwa.stage import Stage
+
+
+@dataclass(frozen=True)
+class ConsoleServices:
+    """The stores of one stage, the clock, and where providers send webhooks."""
+
+    stage: str
+    mappings: MappingStore
+    ledger: Ledger
+    clock: Callable[[], float]
+    # The endpoint's base, ``.../webhooks``, for the empty states' example commands.
+    webhooks_url: str
+
+
+def console_services(stage: Stage) -> ConsoleServices:
+    """The services of ``stage``, with the same clients and table names as the CLI."""
+    return ConsoleServices(
+        stage=stage.name,
+        mappings=DynamoMappingStore(stage.client("dynamodb"), stage.settings.mappings_table),
+        ledger=DynamoLedger(stage.client("dynamodb"), stage.settings.deliveries_table),
+        clock=time.time,
+        webhooks_url=_webhooks_url(stage),
+    )
+
+
+def _webhooks_url(stage: Stage) -> str:
+    if stage.name == "local":
+        return f"http://127.0.0.1:{os.environ.get('ZWA_API_PORT', '8000')}/webhooks"
+    deployed = read_deployed(stage.name)
+    if deployed is not None and deployed.api_url:
+        return f"{deployed.api_url.rstrip('/')}/webhooks"
+    return "https://YOUR-API-ID.execute-api.REGION.amazonaws.com/api/webhooks"
