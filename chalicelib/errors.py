@@ -18,6 +18,7 @@ code) and never a payload value, a token or a secret.
     │                                (names rule, field and the error's type)
     ├── DeliveryError                the outcome of one attempt to apply a delivery
     │   ├── RetryableDeliveryError       try again later (network, 5xx, 429, throttle)
+    │   │   └── SearchMissError              a search found no record yet: tried once more
     │   └── PermanentDeliveryError       never retried (Zoho rejection, mapping error)
     ├── RetryLaterError              the worker leaves a message on the queue for later
     └── SettingsError                the environment lacks a setting
@@ -160,6 +161,10 @@ class DeliveryError(AdapterError):
 
 class RetryableDeliveryError(DeliveryError):
     """The attempt may succeed later: network, timeout, 5xx, 429, token throttle."""
+
+
+class SearchMissError(RetryableDeliveryError):
+    """A search found no record; Zoho's index may lag a new one, so it is tried once more."""
 
 
 class PermanentDeliveryError(DeliveryError):
