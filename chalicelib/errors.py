@@ -12,6 +12,7 @@ code) and never a payload value, a token or a secret.
     │   └── MalformedPayloadError        400 MALFORMED_PAYLOAD
     ├── UnavailableError             a store or queue failed: nothing promised (503)
     ├── MappingDocumentError         a mapping document that cannot be saved or used
+    ├── FieldMetadataUnavailableError Zoho's field metadata could not be read to check one
     ├── MappingError                 a payload the mapping cannot turn into an update
     │                                (permanent: names field, path, value type)
     ├── UnexpectedMappingError       mapping a field failed in a way nothing foresaw
@@ -97,6 +98,10 @@ class MappingDocumentError(AdapterError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class FieldMetadataUnavailableError(AdapterError):
+    """Zoho's field metadata could not be read to check a mapping; names the connection."""
 
 
 class MappingError(AdapterError):
