@@ -29,30 +29,6 @@ SEARCH_MAPPING = {
 }
 
 
-@pytest.fixture(autouse=True)
-def own_field_cache(tmp_path_factory, monkeypatch):
-    """zwa keeps Zoho's field metadata between runs; these tests start without any."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-
-
-@pytest.fixture(autouse=True)
-def cli_token_forgotten(stack):
-    """After each test, the connection keeps no token a zwa run stored there.
-
-    zwa stores the token it makes in the connection secret, as the worker does.
-    The next test's sandbox reset kills every token; a worker whose own token is
-    refused then takes the stored one, which is refused too, and waits minutes
-    before making another. Forgetting the stored token makes the worker refresh.
-    """
-    yield
-    secrets = stack.stage().client("secretsmanager")
-    secret_id = "zwa/connection/default"
-    connection = json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])
-    for key in ("access_token", "api_domain", "expires_at"):
-        connection.pop(key, None)
-    secrets.put_secret_value(SecretId=secret_id, SecretString=json.dumps(connection))
-
-
 def write(tmp_path: Path, document: dict[str, Any], name: str = "mapping.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(document))
