@@ -37,6 +37,7 @@ from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
 from chalicelib.stores.queues import SqsQueue
+from chalicelib.stores.search_cache import DynamoSearchCache
 from chalicelib.stores.secrets import SecretsManagerStore
 from chalicelib.zoho.client import ZohoClient
 from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
@@ -121,6 +122,7 @@ def get_worker() -> WorkerServices:
             retry_cap_seconds=settings.retry_cap_seconds,
             message_seconds=settings.token_timeout_seconds + settings.zoho_timeout_seconds
             + settings.time_margin_seconds,
+            search_cache=DynamoSearchCache(dynamodb, settings.records_table),
         )
     return _WORKER
 

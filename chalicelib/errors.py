@@ -12,12 +12,14 @@ code) and never a payload value, a token or a secret.
     │   └── MalformedPayloadError        400 MALFORMED_PAYLOAD
     ├── UnavailableError             a store or queue failed: nothing promised (503)
     ├── MappingDocumentError         a mapping document that cannot be saved or used
+    ├── FieldMetadataUnavailableError Zoho's field metadata could not be read to check one
     ├── MappingError                 a payload the mapping cannot turn into an update
     │                                (permanent: names field, path, value type)
     ├── UnexpectedMappingError       mapping a field failed in a way nothing foresaw
     │                                (names rule, field and the error's type)
     ├── DeliveryError                the outcome of one attempt to apply a delivery
     │   ├── RetryableDeliveryError       try again later (network, 5xx, 429, throttle)
+    │   │   └── SearchMissError              a search found no record yet: tried once more
     │   └── PermanentDeliveryError       never retried (Zoho rejection, mapping error)
     ├── RetryLaterError              the worker leaves a message on the queue for later
     └── SettingsError                the environment lacks a setting
@@ -98,6 +100,10 @@ class MappingDocumentError(AdapterError):
         self.problems = problems
 
 
+class FieldMetadataUnavailableError(AdapterError):
+    """Zoho's field metadata could not be read to check a mapping; names the connection."""
+
+
 class MappingError(AdapterError):
     """A payload cannot be mapped: names the rule, field and path, never the value."""
 
@@ -160,6 +166,10 @@ class DeliveryError(AdapterError):
 
 class RetryableDeliveryError(DeliveryError):
     """The attempt may succeed later: network, timeout, 5xx, 429, token throttle."""
+
+
+class SearchMissError(RetryableDeliveryError):
+    """A search found no record; Zoho's index may lag a new one, so it is tried once more."""
 
 
 class PermanentDeliveryError(DeliveryError):

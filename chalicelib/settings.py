@@ -20,6 +20,8 @@ class Settings:
     deliveries_table: str
     deliveries_queue: str
     dead_letter_queue: str
+    # What the adapter knows per Zoho record (search cache, ordering guard, leases).
+    records_table: str = "zwa-records"
     mapping_cache_seconds: float = 60.0
     ledger_ttl_days: int = 14
     retry_base_seconds: float = 30.0
@@ -68,5 +70,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
     return Settings(
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
+        records_table=environ.get("ZWA_RECORDS_TABLE") or "zwa-records",
         **values,  # type: ignore[arg-type]
     )

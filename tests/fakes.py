@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,22 +25,41 @@ class FakeZohoCrm:
     """Records in a dict; ``script`` holds outcomes for the next calls.
 
     A step is 'ok', 'retry' (a Zoho 500), 'permanent' (INVALID_DATA for Email)
-    or 'bug' (a KeyError whose message is the payload's email).
+    or 'bug' (a KeyError whose message is the payload's email). Search matches
+    like Zoho's ``equals`` on text: case-insensitive *contains*. An update of a
+    record id in ``gone`` (deleted in Zoho) is refused as Zoho refuses it.
     """
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.script: list[str] = []
         self.calls: list[PlannedUpdate] = []
+        self.searches: list[tuple[str, str]] = []
+        self.gone: set[str] = set()
         self.on_call: Callable[[], None] | None = None  # e.g. a slow Zoho using up time
+
+    def search_records(self, module: str, criteria: str) -> list[dict[str, Any]]:
+        self.searches.append((module, criteria))
+        match = re.fullmatch(r"\((\w+):equals:(.*)\)", criteria)
+        assert match is not None, criteria
+        field, wanted = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
+        return [{"id": record_id, **copy.deepcopy(values)}
+                for (name, record_id), values in self.records.items()
+                if name == module and record_id not in self.gone
+                and wanted.casefold() in str(values.get(field, "")).casefold()]
 
     def client(self, connection: str) -> FakeZohoCrm:
         return self
 
     def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
         self.calls.append(plan)
+        assert plan.search_field is None, "a search plan must be located before it is sent"
         if self.on_call is not None:
             self.on_call()
+        if plan.record in self.gone:
+            raise PermanentDeliveryError(Failure(
+                code="INVALID_DATA", message="the related id given seems to be invalid",
+                http_status=400, details={"resource_path_index": 1}))
         step = self.script.pop(0) if self.script else "ok"
         if step == "retry":
             raise RetryableDeliveryError(Failure(
@@ -124,6 +144,8 @@ class FakeZohoSession:
         self.default_crm = default_crm
         self.posts: list[dict[str, Any]] = []
         self.puts: list[dict[str, Any]] = []
+        self.gets: list[dict[str, Any]] = []
+        self.get_answers: list[Answer] = []
         self.on_post: Callable[[], None] | None = None
 
     def post(self, url: str, data: Any = None, timeout: float | None = None) -> FakeResponse:
@@ -137,6 +159,12 @@ class FakeZohoSession:
         self.puts.append({"url": url, "json": json, "headers": dict(headers or {}),
                           "timeout": timeout})
         return _answer(self.crm_answers, self.default_crm)
+
+    def get(self, url: str, params: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None, timeout: float | None = None) -> FakeResponse:
+        self.gets.append({"url": url, "params": dict(params or {}),
+                          "headers": dict(headers or {}), "timeout": timeout})
+        return _answer(self.get_answers, None)
 
 
 def _answer(answers: list[Answer], default: Answer | None) -> FakeResponse:

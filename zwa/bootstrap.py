@@ -1,7 +1,8 @@
 """Create the stage's tables and queues if they are missing, and set them right (I/O).
 
 What exists is described once in ``zwa.resources``: the mappings table, the
-delivery ledger (TTL ``expires_at``), the deliveries queue and its dead-letter
+delivery ledger and the per-record state table (both with TTL ``expires_at``),
+the deliveries queue and its dead-letter
 queue, whose redrive policy moves a message received ``MAX_RECEIVE_COUNT`` times
 to the dead-letter queue: a safety net behind the worker's own per-source retry
 limits. Idempotent: a second run changes nothing and says so.
@@ -61,14 +62,12 @@ def _table(client: Any, table: TableSpec, say: Callable[[str], None]) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-    hash_key, range_key = table.key
+    # The first key attribute is the partition key, a second one (if any) the sort key.
     client.create_table(
         TableName=table.name,
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in table.key],
-        KeySchema=[
-            {"AttributeName": hash_key[0], "KeyType": "HASH"},
-            {"AttributeName": range_key[0], "KeyType": "RANGE"},
-        ],
+        KeySchema=[{"AttributeName": name, "KeyType": key_type}
+                   for (name, _), key_type in zip(table.key, ("HASH", "RANGE"), strict=False)],
         BillingMode="PAY_PER_REQUEST",
     )
     client.get_waiter("table_exists").wait(TableName=table.name)

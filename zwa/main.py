@@ -19,7 +19,6 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import AdapterError, DeliveryError, MappingDocumentError, UnavailableError
-from chalicelib.mapping.document import parse_mapping
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore
 from chalicelib.stores.secrets import SecretsManagerStore
@@ -29,6 +28,10 @@ from zwa.connections import check_connection, connection_document, store_connect
 from zwa.deploy import DeployError, deploy, read_deployed, worker_function_name
 from zwa.doctor import DoctorContext, run_checks
 from zwa.inputs import iso_time, parse_time, read_secret
+from zwa.mapping_check import plural, put_file, validate_file
+from zwa.mapping_diff import mapping_diff
+from zwa.mapping_preview import render, run_preview
+from zwa.mapping_schema import mapping_schema
 from zwa.mapping_versions import restore_version
 from zwa.queries import list_deliveries
 from zwa.stage import Stage, load_stage
@@ -47,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stage = load_stage(args.stage)
         return int(args.run(stage, args) or 0)
     except MappingDocumentError as exc:
-        print(f"zwa: the mapping is invalid ({len(exc.problems)} problems):", file=sys.stderr)
+        print(f"zwa: the mapping is invalid ({plural(len(exc.problems), 'problem')}):",
+              file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
@@ -127,12 +131,37 @@ def _parser() -> argparse.ArgumentParser:
 
     mapping = verbs.add_parser("mapping", help="mapping documents").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    m_put = mapping.add_parser("put", help="validate and store FILE as the source's new version")
+    m_put = mapping.add_parser(
+        "put", help="check FILE against Zoho's fields and store it as the source's new version")
     m_put.add_argument("file", type=Path)
+    _offline_flag(m_put)
     m_put.set_defaults(run=_mapping_put)
-    m_validate = mapping.add_parser("validate", help="check FILE without storing it")
+    m_validate = mapping.add_parser(
+        "validate", help="check FILE, its shape and against Zoho's fields, without storing it")
     m_validate.add_argument("file", type=Path)
+    _offline_flag(m_validate)
     m_validate.set_defaults(run=_mapping_validate)
+    m_preview = mapping.add_parser(
+        "preview", help="the requests a payload would make, sending and writing nothing",
+        description="For each rule the payload matches: the exact request (method, URL, headers "
+                    "with the token masked, JSON body), or the errors with field and path. "
+                    "SOURCE is a mapping file or a stored source. Exit 1 when a rule would fail.")
+    m_preview.add_argument("source", help="a mapping file, or the name of a stored source")
+    m_preview.add_argument("payload_file", type=Path)
+    m_preview.add_argument("--header", action="append", default=[], metavar="K:V",
+                           help="a request header, e.g. Content-Type:application/json (repeat)")
+    m_preview.add_argument("--version", type=int, help="a stored version (default: current)")
+    _offline_flag(m_preview)
+    _json_flag(m_preview)
+    m_preview.set_defaults(run=_mapping_preview)
+    m_diff = mapping.add_parser("diff", help="what changed between two stored versions")
+    m_diff.add_argument("source")
+    m_diff.add_argument("a", type=int)
+    m_diff.add_argument("b", type=int)
+    m_diff.set_defaults(run=_mapping_diff)
+    mapping.add_parser(
+        "schema", help="print the JSON Schema of the mapping document (for editors)",
+    ).set_defaults(run=_mapping_schema)
     m_get = mapping.add_parser("get", help="print a source's mapping (current or --version)")
     m_get.add_argument("source")
     m_get.add_argument("--version", type=int)
@@ -171,6 +200,11 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--port", type=int, default=8787, help="default: 8787")
     console.set_defaults(run=_console)
     return parser
+
+
+def _offline_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offline", action="store_true",
+                        help="do not ask Zoho: check the mapping's shape alone")
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -287,14 +321,34 @@ def _read_document(path: Path) -> dict[str, Any]:
 
 
 def _mapping_put(stage: Stage, args: argparse.Namespace) -> int:
-    stored = _mappings(stage).save(_read_document(args.file), now=time.time())
-    print(f"mapping {stored.source} saved as version {stored.version}")
+    print("\n".join(put_file(stage, _read_document(args.file), offline=args.offline)))
     return 0
 
 
 def _mapping_validate(stage: Stage, args: argparse.Namespace) -> int:
-    parsed = parse_mapping(_read_document(args.file))
-    print(f"mapping {parsed.source} is valid ({len(parsed.rules)} rules)")
+    print("\n".join(validate_file(stage, _read_document(args.file), offline=args.offline)))
+    return 0
+
+
+def _mapping_preview(stage: Stage, args: argparse.Namespace) -> int:
+    preview = run_preview(stage, args.source, args.payload_file, args.header,
+                          version=args.version, offline=args.offline)
+    if args.json:
+        _print_json(preview.to_dict())
+    else:
+        print("\n".join(render(preview)))
+    return 0 if preview.ok else 1
+
+
+def _mapping_diff(stage: Stage, args: argparse.Namespace) -> int:
+    lines = mapping_diff(_mappings(stage), args.source, args.a, args.b)
+    print("\n".join(lines) if lines else
+          f"versions {args.a} and {args.b} of {args.source} are the same")
+    return 0
+
+
+def _mapping_schema(stage: Stage, args: argparse.Namespace) -> int:
+    _print_json(mapping_schema())
     return 0
 
 
@@ -374,6 +428,9 @@ def _deliveries_show(stage: Stage, args: argparse.Namespace) -> int:
         return 0
     for key in sorted(item):
         print(f"{key}: {_for_people(key, item[key])}")
+    for rule, outcome in sorted((item.get("rules") or {}).items()):
+        if isinstance(outcome, dict) and outcome.get("omitted"):
+            print(f"rule {rule} left out for want of a value: {', '.join(outcome['omitted'])}")
     return 0
 
 

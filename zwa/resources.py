@@ -112,6 +112,10 @@ def stage_resources(
                       actions=TABLE_READ_ACTIONS),
             TableSpec("deliveries", settings.deliveries_table,
                       (("source", "S"), ("delivery_id", "S")), ttl_attribute="expires_at"),
+            TableSpec("records", settings.records_table, (("pk", "S"),), ttl_attribute="expires_at",
+                      actions=TABLE_ITEM_ACTIONS + ("dynamodb:DeleteItem",
+                                                    "dynamodb:TransactWriteItems",
+                                                    "dynamodb:ConditionCheckItem")),
         ),
         queues=(
             # The dead-letter queue first: the deliveries queue's redrive names it.

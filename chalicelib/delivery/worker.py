@@ -13,6 +13,7 @@ the message back until the queue gives up on it.
 from __future__ import annotations
 
 import json
+import math
 import random
 import traceback
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from chalicelib.delivery.backoff import next_visibility_timeout, retries_exhausted
+from chalicelib.delivery.locate import RECORD_NOT_FOUND, send_update
 from chalicelib.delivery.message import (
     APPLIED,
     DEAD,
@@ -41,6 +43,7 @@ from chalicelib.errors import (
     PermanentDeliveryError,
     RetryableDeliveryError,
     RetryLaterError,
+    SearchMissError,
     UnavailableError,
     UnexpectedMappingError,
 )
@@ -60,8 +63,9 @@ from chalicelib.observability import (
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import Queue
+from chalicelib.stores.search_cache import InMemorySearchCache, SearchCache
 from chalicelib.zoho import responses
-from chalicelib.zoho.client import RecordUpdater
+from chalicelib.zoho.client import CrmRecords
 
 # The metric each final status of an attempt counts under (a retry is counted
 # by the batch, for every message that stays on the queue).
@@ -92,13 +96,15 @@ class WorkerServices:
     ledger: Ledger
     queue: Queue
     dead_letters: Queue
-    zoho: Callable[[str], RecordUpdater]  # connection name -> its Zoho client
+    zoho: Callable[[str], CrmRecords]  # connection name -> its Zoho client
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 900.0
     draw: Callable[[], float] = field(default=random.random)
     # The longest one message may take (a token, a Zoho call, a margin): a
     # message is not started with less time left in the invocation. 0: no check.
     message_seconds: float = 0.0
+    # The search locator's found ids (the records table when deployed).
+    search_cache: SearchCache = field(default_factory=InMemorySearchCache)
 
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
@@ -126,7 +132,9 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
         policy = document.retry if document is not None else RetryPolicy()
         if retries_exhausted(attempt.number, now - attempt.first_sent_at, policy):
             return _dead_letter(delivery, failure, DEAD, attempt, services, now, document)
-        return _retry_later(delivery, failure, attempt, services, now, document)
+        # A search that found nothing waits for Zoho's index at least the base delay.
+        at_least = services.retry_base_seconds if isinstance(exc, SearchMissError) else 0
+        return _retry_later(delivery, failure, attempt, services, now, document, at_least)
     except Exception as exc:  # noqa: BLE001 - a bug must end the delivery, not loop unseen
         return _dead_letter(
             delivery, _internal_failure(exc), FAILED, attempt, services, now, document)
@@ -207,7 +215,8 @@ def _apply(
         if rule.name in done:
             continue
         try:
-            outcomes.append(_apply_rule(rule, delivery, document, services, now))
+            outcomes.append(_apply_rule(rule, delivery, document, services, now,
+                                        missed_before=_searched_in_vain(known, rule.name)))
         except UnavailableError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded against its rule
@@ -221,16 +230,26 @@ def _apply(
 
 def _apply_rule(
     rule: Rule, delivery: QueuedDelivery, document: MappingDocument, services: WorkerServices,
-    now: float,
+    now: float, *, missed_before: bool = False,
 ) -> str:
-    """Map one rule, send its update, record its outcome."""
+    """Map one rule, send its update (finding its record first), record its outcome."""
     plan = plan_update(rule, delivery.body, delivery.headers)
-    outcome = services.zoho(document.connection).update_record(plan)
+    outcome = send_update(plan, services.zoho(document.connection), services.search_cache,
+                          document.connection, now, missed_before=missed_before)
     result = STALE if outcome.kind == responses.STALE else APPLIED
-    _record_rule(services, delivery, rule.name, {
+    recorded: dict[str, Any] = {
         "outcome": result, "module": plan.module, "record_id": outcome.record_id, "at": now,
-    })
+    }
+    if plan.omitted:  # the fields left out for want of a value: names only
+        recorded["omitted"] = list(plan.omitted)
+    _record_rule(services, delivery, rule.name, recorded)
     return result
+
+
+def _searched_in_vain(known: dict[str, Any], rule: str) -> bool:
+    """Whether this rule's search already found nothing on an earlier attempt."""
+    outcome = (known.get("rules") or {}).get(rule)
+    return isinstance(outcome, dict) and outcome.get("code") == RECORD_NOT_FOUND
 
 
 def _rule_error(exc: Exception, rule: str) -> DeliveryError:
@@ -270,11 +289,11 @@ def _finish(
 
 def _retry_later(
     delivery: QueuedDelivery, failure: Failure, attempt: Attempt, services: WorkerServices,
-    now: float, document: MappingDocument | None,
+    now: float, document: MappingDocument | None, at_least: float = 0,
 ) -> str:
-    seconds = next_visibility_timeout(
+    seconds = max(math.ceil(at_least), next_visibility_timeout(
         attempt.number, services.retry_base_seconds, services.retry_cap_seconds, services.draw()
-    )
+    ))
     try:
         services.queue.delay(attempt.receipt_handle, seconds)
         services.ledger.update(delivery.source, delivery.delivery_id, {

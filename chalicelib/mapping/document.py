@@ -8,6 +8,7 @@ Checks against a live Zoho module's field metadata live apart (they need I/O).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,6 +53,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_$]*$")
 _TEMPLATE_SLOT = re.compile(r"\{([^{}]+)\}")
 _TRIGGERS = frozenset({"workflow", "approval", "blueprint", "pathfinder", "orchestration"})
+_LOCATORS = ("id", "external", "search")
 MISSING: Any = object()
 
 
@@ -104,7 +106,7 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class RecordLocator:
-    """How a rule finds its Zoho record: by id or by an External ID field."""
+    """How a rule finds its Zoho record: by id, by an External ID field, or by a search."""
 
     kind: str
     value: Expression
@@ -185,8 +187,14 @@ class _Problems:
         return compiled
 
     def unknown_keys(self, where: str, given: dict[str, Any], known: frozenset[str]) -> None:
-        for key in sorted(set(given) - known):
-            self.add(where, f"unknown key {key!r}")
+        for key in sorted(set(given) - known, key=str):
+            self.add(where, f"unknown key {key!r}{did_you_mean(str(key), known)}")
+
+
+def did_you_mean(given: str, known: Any) -> str:
+    """``"; did you mean 'path'?"`` when one of ``known`` is close to ``given``, else ``""``."""
+    close = difflib.get_close_matches(given, sorted(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
@@ -379,27 +387,35 @@ def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
     )
 
 
+_LOCATOR_SHAPES = ('{"id": EXPR}, {"external": {"field": F, "value": EXPR}} or '
+                   '{"search": {"field": F, "value": EXPR}}')
+
+
 def _parse_locator(raw: Any, where: str, problems: _Problems) -> RecordLocator | None:
     if not isinstance(raw, dict) or len(raw) != 1:
-        problems.add(where, 'must be {"id": EXPR} or {"external": {"field": F, "value": EXPR}}')
+        problems.add(where, f"must be {_LOCATOR_SHAPES}")
         return None
     ((kind, body),) = raw.items()
     if kind == "id":
+        if isinstance(body, str) and body.strip().isdigit():
+            # A bare number is not a JMESPath expression: say how to write a constant.
+            problems.add(f"{where}.id", f"{body.strip()} is not an expression; for a constant "
+                         f"record id write it as a JMESPath literal in single quotes: "
+                         f"\"'{body.strip()}'\"")
+            return None
         value = problems.expression(f"{where}.id", body)
         return RecordLocator(kind="id", value=value) if value else None
-    if kind == "external":
+    if kind in ("external", "search"):
         if not isinstance(body, dict) or not isinstance(body.get("field"), str):
-            problems.add(f"{where}.external", 'must be {"field": F, "value": EXPR}')
+            problems.add(f"{where}.{kind}", 'must be {"field": F, "value": EXPR}')
             return None
+        problems.unknown_keys(f"{where}.{kind}", body, frozenset({"field", "value"}))
         if not _API_NAME.match(body["field"]):
-            problems.add(f"{where}.external.field", "must be a Zoho field API name")
-        value = problems.expression(f"{where}.external.value", body.get("value"))
-        return RecordLocator(kind="external", value=value, field=body["field"]) if value else None
-    if kind == "search":
-        problems.add(where, "the search locator is not supported by this version; "
-                     "use id or external")
-        return None
-    problems.add(where, f"unknown locator {kind!r}; use id or external")
+            problems.add(f"{where}.{kind}.field", "must be a Zoho field API name")
+        value = problems.expression(f"{where}.{kind}.value", body.get("value"))
+        return RecordLocator(kind=kind, value=value, field=body["field"]) if value else None
+    problems.add(where, f"unknown locator {kind!r}{did_you_mean(str(kind), _LOCATORS)}; "
+                 "use id, external or search")
     return None
 
 
@@ -412,13 +428,14 @@ def _parse_field(api_name: str, raw: Any, where: str, problems: _Problems) -> Fi
         problems.add(where, "must be a path string or an object")
         return None
     problems.unknown_keys(where, raw, _FIELD_KEYS)
+    # Every key is checked even when the source is wrong: one save reports all.
     sources = [key for key in ("path", "value", "template") if key in raw]
     if len(sources) != 1:
         problems.add(where, "needs exactly one of path, value or template")
-        return None
     kind = raw.get("type", "string")
     if kind not in FIELD_TYPES:
-        problems.add(f"{where}.type", f"unknown type {kind!r}")
+        problems.add(f"{where}.type", f"unknown type {kind!r}{did_you_mean(str(kind), FIELD_TYPES)}"
+                     f" (one of {', '.join(sorted(FIELD_TYPES))})")
     mapping = raw.get("map")
     if mapping is not None and not isinstance(mapping, dict):
         problems.add(f"{where}.map", "must be an object of input value to output value")
@@ -437,6 +454,9 @@ def _parse_field(api_name: str, raw: Any, where: str, problems: _Problems) -> Fi
     scale = raw.get("scale")
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))):
         problems.add(f"{where}.scale", "must be a number")
+    for text_option in ("split", "timezone", "format"):
+        if raw.get(text_option) is not None and not isinstance(raw[text_option], str):
+            problems.add(f"{where}.{text_option}", "must be text")
     options = TransformOptions(
         type=kind,
         map=mapping,
@@ -455,6 +475,8 @@ def _parse_field(api_name: str, raw: Any, where: str, problems: _Problems) -> Fi
         null=null,
         append=bool(raw.get("append", False)),
     )
+    if len(sources) != 1:
+        return None
     if "path" in raw:
         expression = problems.expression(f"{where}.path", raw["path"])
         return _replace(spec, expression=expression) if expression else None

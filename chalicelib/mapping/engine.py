@@ -4,6 +4,8 @@
 one rule and one payload into a ``PlannedUpdate``: the module, the record and
 the exact JSON body of a single-record Update Records call. Only the fields the
 rule names are ever sent, so a payload cannot choose the module or add fields.
+With a ``search`` locator the plan holds the value to search for; the worker
+finds the record id (``PlannedUpdate.located``) before anything is sent.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.errors import MappingError, UnexpectedMappingError
@@ -31,11 +33,20 @@ class PlannedUpdate:
     record: str
     body: dict[str, Any]
     external_field: str | None = None
+    # With a search locator: the field searched; ``record`` is then the value
+    # searched for, not yet a record id.
+    search_field: str | None = None
+    # The fields left out for want of a value (``null: omit``): names only.
+    omitted: tuple[str, ...] = ()
 
     @property
     def external_header(self) -> str | None:
         """The ``X-EXTERNAL`` header value when the record is found by an External ID."""
         return f"{self.module}.{self.external_field}" if self.external_field else None
+
+    def located(self, record_id: str) -> PlannedUpdate:
+        """The same update, addressed to the record id a search found."""
+        return replace(self, record=record_id, search_field=None)
 
 
 def matching_rules(
@@ -52,10 +63,12 @@ def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None)
     """The update ``rule`` makes from ``body``; raises ``MappingError`` naming the field."""
     record: dict[str, Any] = {}
     appended: dict[str, bool] = {}
+    omitted: list[str] = []
     for spec in rule.fields:
         with _located(rule.name, spec.api_name):
             value = _field_value(rule.name, spec, body, headers)
         if value is MISSING:
+            omitted.append(spec.api_name)
             continue
         record[spec.api_name] = value
         if spec.append:
@@ -77,6 +90,8 @@ def plan_update(rule: Rule, body: Any, headers: Mapping[str, str] | None = None)
         record=record_key,
         body=request,
         external_field=rule.record.field if rule.record.kind == "external" else None,
+        search_field=rule.record.field if rule.record.kind == "search" else None,
+        omitted=tuple(omitted),
     )
 
 
@@ -111,6 +126,14 @@ def _record_key(rule: Rule, body: Any, headers: Mapping[str, str] | None) -> str
             rule=rule.name, field=where, path=locator.value.text, value_type=type_name(value),
         )
     key = str(value).strip()
+    if locator.kind == "search":
+        # Searched for in a query, never put in the URL's path.
+        if not key:
+            raise MappingError(
+                f"rule {rule.name!r}: {where} ({locator.value.text}) gives an empty value to "
+                "search for", rule=rule.name, field=where, path=locator.value.text,
+                value_type=type_name(value))
+        return key
     problem = record_key_problem(key)
     if problem is not None:
         raise MappingError(

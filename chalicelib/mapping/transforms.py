@@ -28,6 +28,9 @@ _TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE_WORDS = frozenset({"false", "no", "n", "0", "off", ""})
 _ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
 _INTEGER_LIMITS = {"integer": 999_999_999, "bigint": 999_999_999_999_999_999}
+# Zoho's decimal and currency fields hold 16 digits, 2 of them after the point by
+# default; a percent field 5 (zoho-api-facts section 5).
+_DECIMAL_LIMITS = {"decimal": 10**14, "currency": 10**14, "percent": 10**3}
 # Above this an epoch number is taken as milliseconds (year 5138 in seconds).
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000
 
@@ -89,7 +92,7 @@ def convert(value: Any, options: TransformOptions) -> Any:
     if kind in ("integer", "bigint"):
         return _to_integer(value, kind, options.scale)
     if kind in ("decimal", "currency", "percent"):
-        return _to_decimal(value, options.scale)
+        return _to_decimal(value, kind, options.scale)
     if kind == "boolean":
         return _to_boolean(value)
     if kind == "date":
@@ -107,7 +110,14 @@ def is_mapped(value: Any, mapping: dict[str, Any]) -> bool:
 
 
 def format_zoho_datetime(moment: datetime) -> str:
-    """``yyyy-MM-ddTHH:mm:ss+HH:MM``, as Zoho's datetime fields and headers take it."""
+    """``yyyy-MM-ddTHH:mm:ss+HH:MM``, as Zoho's datetime fields and headers take it.
+
+    An offset with seconds (a zone's local mean time before 1900) cannot be
+    written so: such a moment is given in UTC instead.
+    """
+    offset = moment.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        moment = moment.astimezone(timezone.utc)
     return moment.replace(microsecond=0).isoformat()
 
 
@@ -182,10 +192,12 @@ def _to_integer(value: Any, kind: str, scale: float | None) -> int:
     return result
 
 
-def _to_decimal(value: Any, scale: float | None) -> int | float:
+def _to_decimal(value: Any, kind: str, scale: float | None) -> int | float:
     number = _to_number(value)
     if scale is not None:
         number *= Decimal(str(scale))
+    if abs(number) >= _DECIMAL_LIMITS[kind]:
+        raise ConversionError(f"too many digits for {kind}")
     if number == number.to_integral_value() and abs(number) < 10**15:
         return int(number)
     return float(number)
@@ -230,7 +242,10 @@ def _to_datetime(value: Any, options: TransformOptions) -> datetime:
         raise ConversionError("expected a date or time, got text in another format") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(tz)
+    try:
+        return moment.astimezone(tz)
+    except (OverflowError, ValueError) as exc:  # past year 9999 or before year 1 in ``tz``
+        raise ConversionError("a date or time out of range") from exc
 
 
 def _to_id(value: Any) -> str:

@@ -4,4 +4,5 @@
 - ``ledger``: the delivery ledger in DynamoDB (one item per source and delivery id).
 - ``queues``: the deliveries queue and its dead-letter queue in SQS.
 - ``secrets``: Secrets Manager (webhook signing keys, Zoho connections).
+- ``search_cache``: the ``search`` locator's found ids, in the per-record state table.
 """

@@ -1,16 +1,18 @@
-"""The Zoho CRM v8 Update Records call for one planned update (I/O over ``requests``).
+"""The Zoho CRM v8 calls of a connection (I/O over ``requests``).
 
 ``PUT {api_domain}/crm/v8/{module}/{record}`` with ``{"data": [record], ...}``;
 with an External ID locator the external value stands in for the id and
-``X-EXTERNAL: {module}.{field}`` says which field it is. A 401 ``INVALID_TOKEN``
-gets one refresh and one more try; every other answer is classified once.
-Each call's latency is recorded (``ZohoLatency``, in milliseconds).
+``X-EXTERNAL: {module}.{field}`` says which field it is. Besides the update:
+``GET /crm/v8/{module}/search`` (the ``search`` locator) and
+``GET /crm/v8/settings/fields`` (checking a mapping against the module's fields).
+A 401 ``INVALID_TOKEN`` gets one refresh and one more try; every other answer is
+classified once. Each call's latency is recorded (``ZohoLatency``, in milliseconds).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -49,6 +51,17 @@ class RecordUpdater(Protocol):
     """What the worker needs of Zoho: apply one planned update."""
 
     def update_record(self, plan: PlannedUpdate) -> ZohoOutcome: ...
+
+
+class CrmRecords(RecordUpdater, Protocol):
+    """Update records and search for them (the ``search`` locator)."""
+
+    def search_records(self, module: str, criteria: str) -> list[dict[str, Any]]: ...
+
+
+# Zoho's search answers at most 200 records a page and 2,000 in all.
+SEARCH_PAGE_SIZE = 200
+MAX_SEARCH_PAGES = 10
 
 
 class ZohoClient:
@@ -109,3 +122,85 @@ class ZohoClient:
         except ValueError:
             body = None
         return classify_zoho_response(response.status_code, body)
+
+    # --- reads: search and field metadata ------------------------------------------------
+
+    def search_records(self, module: str, criteria: str) -> list[dict[str, Any]]:
+        """Every record Zoho's search answers for ``criteria``; none when it answers 204."""
+        path = f"/crm/v8/{quote(module, safe='')}/search"
+        rows: list[dict[str, Any]] = []
+        for page in range(1, MAX_SEARCH_PAGES + 1):
+            status, body = self._get(path, {
+                "criteria": criteria, "page": str(page), "per_page": str(SEARCH_PAGE_SIZE)})
+            if status == 204:  # Zoho's answer when nothing matches: no body at all
+                break
+            data = body.get("data") if status == 200 and isinstance(body, dict) else None
+            if not isinstance(data, list):
+                raise _error(status, body)
+            rows.extend(row for row in data if isinstance(row, dict))
+            info = body.get("info")
+            if not (isinstance(info, dict) and info.get("more_records") is True):
+                break
+        return rows
+
+    def field_metadata(self, module: str) -> list[dict[str, Any]] | None:
+        """The fields of ``module`` as ``GET /crm/v8/settings/fields`` lists them; None when
+        Zoho has no such module."""
+        status, body = self._get("/crm/v8/settings/fields", {"module": module})
+        fields = body.get("fields") if status == 200 and isinstance(body, dict) else None
+        if isinstance(fields, list):
+            return [field for field in fields if isinstance(field, dict)]
+        if isinstance(body, dict) and body.get("code") == "INVALID_MODULE":
+            return None
+        raise _error(status, body)
+
+    def api_domain(self) -> str:
+        """Where this connection's calls go (the token answer's ``api_domain``)."""
+        return self._tokens.token().api_domain
+
+    def _get(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        """A GET with the connection's token, refreshed once if Zoho refuses it."""
+        token = self._tokens.token()
+        status, body = self._get_once(token, path, params)
+        if _refused(status, body):
+            status, body = self._get_once(self._tokens.refresh(token), path, params)
+            if _refused(status, body):
+                self._tokens.refused()
+                failure = classify_zoho_response(status, body).failure
+                raise RetryableDeliveryError(token_rejected(
+                    status, failure.code if failure is not None else None))
+        return status, body
+
+    def _get_once(
+        self, token: AccessToken, path: str, params: dict[str, str]
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
+        started = time.monotonic()
+        try:
+            response = self._session.get(
+                token.api_domain + path, params=params, headers=headers, timeout=self._timeout)
+        except requests.Timeout as exc:
+            raise RetryableDeliveryError(network_failure("timeout")) from exc
+        except requests.RequestException as exc:
+            raise RetryableDeliveryError(network_failure(type(exc).__name__)) from exc
+        finally:
+            milliseconds(ZOHO_LATENCY, (time.monotonic() - started) * 1000)
+        try:
+            return response.status_code, response.json() if response.content else None
+        except ValueError:
+            return response.status_code, None
+
+
+def _refused(status: int, body: Any) -> bool:
+    """Whether Zoho refused the token (its answer to an expired or revoked one)."""
+    return status == 401 and classify_zoho_response(status, body).kind == REFRESH_TOKEN
+
+
+def _error(status: int, body: Any) -> RetryableDeliveryError | PermanentDeliveryError:
+    """The error for a read Zoho did not answer as documented, retryable when it may pass."""
+    outcome = classify_zoho_response(status, body)
+    failure = outcome.failure or Failure(
+        code=f"HTTP_{status}", message=f"Zoho answered HTTP {status}", http_status=status)
+    if outcome.kind == RETRY or 200 <= status < 300:
+        return RetryableDeliveryError(failure)
+    return PermanentDeliveryError(failure)

@@ -64,6 +64,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="how long an injected 'hang' fault waits (default 30)",
     )
+    parser.add_argument(
+        "--search-index-lag",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="search finds a new record only this long after it was created (default 0)",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             daily_credits=args.daily_credits,
             latency_ms=args.latency_ms,
             hang_seconds=args.hang_seconds,
+            search_index_lag_seconds=args.search_index_lag,
         )
     except ValueError as exc:
         print(f"zoho sandbox: {exc}", file=sys.stderr)

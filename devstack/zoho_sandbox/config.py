@@ -26,6 +26,9 @@ class SandboxConfig:
     token_grant_window_seconds: float = 600
     max_live_tokens: int = 15
     request_log_size: int = 5000
+    # Zoho's search index lags new records: a record created less than this many
+    # seconds ago is not found by search (0: found at once).
+    search_index_lag_seconds: float = 0
 
     def __post_init__(self) -> None:
         for spec in fields(self):

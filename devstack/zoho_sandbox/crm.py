@@ -21,6 +21,10 @@ Choices where Zoho's documentation is silent or disagrees (documented v8 behavio
   than the header. In a bulk PUT the failing records carry ALREADY_MODIFIED, and the answer is
   412 only when every record failed that way.
 - GET of an unknown (well-formed) id answers 204 with no body.
+- DELETE of a record answers 200 `record deleted`; of an unknown id, INVALID_DATA in `data[0]`
+  as for a PUT. A deleted record's id is never given to another record.
+- Search may lag new records (`search_index_lag_seconds`, default 0): a record created less than
+  that long ago is not found yet. Seeded records are found at once; updates are seen at once.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ SANDBOX_ORG = {
 
 
 class CrmApi:
-    """Zoho CRM v8: fields metadata, insert, get, single/bulk/external update, search."""
+    """Zoho CRM v8: fields metadata, insert, get, single/bulk/external update, delete, search."""
 
     def __init__(self, store: RecordStore) -> None:
         self.store = store
@@ -129,7 +133,24 @@ class CrmApi:
         with self.store.lock:
             return Response(200, {"data": [record.as_zoho()]})
 
-    def search(self, module_name: str, query: Mapping[str, str]) -> Response:
+    def delete_record(self, module_name: str, segment: str) -> Response:
+        """`DELETE /crm/v8/{module}/{id}`."""
+        module = find_module(module_name)
+        if module is None:
+            return invalid_module()
+        if not RECORD_ID.match(segment):
+            return record_errors(400, _path_id_error(MSG_INVALID_ID))
+        with self.store.lock:
+            record = self.store.get(module.api_name, segment)
+            if record is None:
+                return record_errors(400, _path_id_error(MSG_UNKNOWN_ID))
+            self.store.delete(record)
+        return Response(200, {"data": [{"code": "SUCCESS", "details": {"id": segment},
+                                        "message": "record deleted", "status": "success"}]})
+
+    def search(
+        self, module_name: str, query: Mapping[str, str], index_lag_seconds: float = 0
+    ) -> Response:
         module = find_module(module_name)
         if module is None:
             return invalid_module()
@@ -144,7 +165,8 @@ class CrmApi:
         except _Rejected as rejected:
             return rejected.response
         with self.store.lock:
-            rows = [r.as_zoho() for r in self.store.records(module.api_name)]
+            rows = [r.as_zoho() for r in self.store.records(module.api_name)
+                    if self.store.indexed(r, index_lag_seconds)]
         matches = [row for row in rows if predicate(row)]
         start = (page - 1) * per_page
         chosen = matches[start : start + per_page]

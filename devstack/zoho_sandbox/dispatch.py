@@ -99,7 +99,8 @@ def match_route(method: str, path: str) -> Route:
         elif len(rest) == 2 and rest[1] == "search":
             endpoint, actions = "/crm/v8/{module}/search", {"GET": "search"}
         elif len(rest) == 2 and rest[1]:
-            endpoint, actions = "/crm/v8/{module}/{id}", {"GET": "get", "PUT": "update_one"}
+            endpoint, actions = "/crm/v8/{module}/{id}", {
+                "GET": "get", "PUT": "update_one", "DELETE": "delete_one"}
         params = tuple(rest)
     if not actions:
         return Route(f"{method} (unknown path)", "not_found", target)
@@ -217,9 +218,11 @@ class SandboxApp:
         if action == "update_many":
             return self.crm.update_many(params[0], body, headers)
         if action == "search":
-            return self.crm.search(params[0], request.query)
+            return self.crm.search(params[0], request.query, self.config.search_index_lag_seconds)
         if action == "get":
             return self.crm.get_record(params[0], params[1])
+        if action == "delete_one":
+            return self.crm.delete_record(params[0], params[1])
         return self.crm.update_by_path(params[0], params[1], body, headers)
 
     @staticmethod

@@ -9,6 +9,8 @@ process lives (a client's cached id can then never point at another record).
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +54,8 @@ class StoredRecord:
     history: list[dict[str, Any]] = field(default_factory=list)
     last_options: dict[str, Any] | None = None
     locked: bool = False
+    # When search may find it (monotonic seconds); seeded records at once.
+    created_monotonic: float = float("-inf")
 
     def audit_details(self) -> dict[str, Any]:
         """The `details` of a SUCCESS item and of ALREADY_MODIFIED."""
@@ -104,8 +108,11 @@ def _unique_key(value: Any) -> str:
 class RecordStore:
     """All records of all modules, a unique-value index and the id and auto-number counters."""
 
-    def __init__(self, clock: RecordClock) -> None:
+    def __init__(
+        self, clock: RecordClock, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.clock = clock
+        self.monotonic = monotonic
         self.lock = threading.RLock()
         self._next_number = FIRST_RECORD_NUMBER
         self._records: dict[str, dict[str, StoredRecord]] = {}
@@ -177,9 +184,21 @@ class RecordStore:
             fields.setdefault("Owner", API_USER.as_owner())
             self._assign_autonumber(module, fields)
             self._set_values(record, fields)
+            if operation != "seed":
+                record.created_monotonic = self.monotonic()
             self._records.setdefault(module.api_name, {})[record.id] = record
             self._note_write(record, operation, values, options, layout)
             return record
+
+    def delete(self, record: StoredRecord) -> None:
+        """Remove a record and its unique values; its id is never reused."""
+        with self.lock:
+            self._set_values(record, {})
+            self._records.get(record.module.api_name, {}).pop(record.id, None)
+
+    def indexed(self, record: StoredRecord, lag_seconds: float) -> bool:
+        """Whether search finds the record yet (Zoho indexes a new record a little later)."""
+        return self.monotonic() - record.created_monotonic >= lag_seconds
 
     def update(
         self,
