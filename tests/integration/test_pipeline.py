@@ -147,7 +147,8 @@ def test_a_new_source_works_after_mapping_put_with_no_restart(stack, sandbox, le
             break
         time.sleep(0.5)
     assert response.status_code == 202, response.text
-    assert final_status(ledger, "shop-orders", "order-42") == "applied", ledger.get("shop-orders", "order-42")
+    status = final_status(ledger, "shop-orders", "order-42")
+    assert status == "applied", ledger.get("shop-orders", "order-42")
     assert record_fields(contact(sandbox))["Mailing_City"] == "London"
 
 
