@@ -29,6 +29,7 @@ from zwa.connections import check_connection, connection_document, store_connect
 from zwa.deploy import DeployError, deploy, read_deployed, worker_function_name
 from zwa.doctor import DoctorContext, run_checks
 from zwa.inputs import iso_time, parse_time, read_secret
+from zwa.send import add_parser as add_send_parser
 from zwa.stage import Stage, load_stage
 from zwa.webhook_secrets import store_signing_secret
 
@@ -161,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     d_show.add_argument("delivery_id")
     _json_flag(d_show)
     d_show.set_defaults(run=_deliveries_show)
+    add_send_parser(verbs)
     return parser
 
 
