@@ -247,7 +247,9 @@ def _deliver(planned: _Planned, services: IngestServices, now: float) -> Accepte
         release_delivery(services.ledger, item, token)
         raise
     try:
-        services.ledger.update(item["source"], delivery_id, {"status": QUEUED, "updated_at": now})
+        # Conditional: the worker may have applied the delivery already, and its
+        # outcome must not be set back to 'queued'.
+        services.ledger.mark_queued(item["source"], delivery_id, now)
     except UnavailableError:
         # The message is on the queue, so the delivery is durable: answer 202.
         # The worker moves the item on from 'received' when it applies it.

@@ -49,6 +49,8 @@ class Ledger(Protocol):
 
     def release(self, source: str, delivery_id: str, token: str) -> None: ...
 
+    def mark_queued(self, source: str, delivery_id: str, now: float) -> None: ...
+
 
 # The condition of a claim: still 'received', and no live claim on it.
 _CLAIMABLE = ("#s = :received AND (attribute_not_exists(#c) OR #c = :free OR "
@@ -170,6 +172,24 @@ class DynamoLedger:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise
 
+    def mark_queued(self, source: str, delivery_id: str, now: float) -> None:
+        """'received' -> 'queued', unless the worker already moved the item on."""
+        with aws_call("updating the delivery ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(source, delivery_id),
+                    UpdateExpression="SET #s = :queued, #u = :now",
+                    ConditionExpression="#s = :received",
+                    ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                    ExpressionAttributeValues={
+                        ":queued": {"S": "queued"}, ":received": {"S": "received"},
+                        ":now": _SERIALIZER.serialize(_decimals(now))},
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+
 
 class InMemoryLedger:
     """``Ledger`` in a dict, for unit and functional tests."""
@@ -204,6 +224,12 @@ class InMemoryLedger:
             item = self.items.get((source, delivery_id))
             if item is not None and item.get("claimed_by") == token:
                 item["claimed_by"] = ""
+
+    def mark_queued(self, source: str, delivery_id: str, now: float) -> None:
+        with self._lock:
+            item = self.items.get((source, delivery_id))
+            if item is not None and item.get("status") == "received":
+                item.update(status="queued", updated_at=now)
 
     def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
         item = self.items.get((source, delivery_id))

@@ -149,3 +149,26 @@ def test_a_live_claim_is_not_taken_over_even_by_a_later_retry(
         accept_webhook(request(example_event_bytes),
                        services(example_mapping, queue, ledger, lambda s: None), NOW)
     assert queue.messages == []
+
+
+class InstantWorkerQueue(InMemoryQueue):
+    """A queue whose worker applies each delivery before ``send`` even returns."""
+
+    def __init__(self, ledger: InMemoryLedger) -> None:
+        super().__init__()
+        self.ledger = ledger
+
+    def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
+        message_id = super().send(body, attributes)
+        self.ledger.update(body["source"], body["delivery_id"], {"status": "applied"})
+        return message_id
+
+
+def test_a_delivery_the_worker_finished_before_the_api_marked_it_queued_stays_finished(
+        example_mapping, example_event_bytes):
+    ledger = InMemoryLedger()
+    queue = InstantWorkerQueue(ledger)
+    answer = accept_webhook(request(example_event_bytes),
+                            services(example_mapping, queue, ledger, lambda s: None), NOW)
+    assert answer == Accepted("evt_0001", "queued")
+    assert ledger.get("example", "evt_0001")["status"] == "applied"
