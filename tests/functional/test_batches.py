@@ -159,3 +159,18 @@ def test_a_delivery_id_of_several_fields_joins_them_and_refuses_a_missing_one(wo
     status, reply = answer(world.post("calendar", json.dumps(body).encode(), sign=False))
     assert (status, reply["code"]) == (400, "MALFORMED_PAYLOAD")
     assert "[event, payload.uri]" in reply["message"]
+
+
+def test_a_batch_counts_each_delivery_by_its_outcome(batches, capsys):
+    from chalicelib.observability import (
+        DELIVERIES_IGNORED,
+        DELIVERIES_QUEUED,
+        WEBHOOKS_RECEIVED,
+    )
+    from tests.functional.test_webhook_metrics import emf_lines
+
+    capsys.readouterr()
+    body = json.dumps([event(1), event(2), event(3, name="phone")]).encode()
+    assert post(batches, body).status_code == 202
+    assert emf_lines(capsys) == [{WEBHOOKS_RECEIVED: 1.0, DELIVERIES_QUEUED: 2.0,
+                                  DELIVERIES_IGNORED: 1.0}]
