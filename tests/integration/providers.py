@@ -87,6 +87,8 @@ def _standard_headers() -> dict[str, str]:
 STRIPE_CONTACT, SHOPIFY_CONTACT, JOTFORM_CONTACT = (
     "5725767000000524163", "5725767000000524169", "5725767000000524171")
 SAMPLES = [
+    Sample("example", "example-contact-updated.json", "Contacts", "5725767000000524157",
+           {"Email": "ada@example.com", "Customer_Tier": "Gold", "Seats": 12}),
     Sample("stripe", "stripe-customer-updated.json", "Contacts", STRIPE_CONTACT,
            {"Email": "ada.lovelace@example.com", "Customer_Tier": "Gold", "Balance": -25,
             "Interests": ["Analytics", "Reporting"], "Mailing_City": "London"}),
@@ -135,7 +137,7 @@ def freshen(source: str, raw: bytes) -> bytes:
     if source == "jotform":
         return raw.replace(b"6084215389012345678", str(int(tag, 16) % 10**19).encode())
     body = json.loads(raw)
-    if source == "stripe":
+    if source in ("stripe", "example"):
         body["id"] = f"evt_{tag}"
     elif source == "typeform":
         body["event_id"] = tag

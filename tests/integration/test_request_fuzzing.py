@@ -277,3 +277,19 @@ def test_thousands_of_hostile_requests_get_only_answers_of_the_status_table(fuzz
     assert {200, 202, 400, 401, 404, 413, 415} <= set(seen), seen  # every row was reached
     assert fuzz.processes["chalice-local"].poll() is None
     assert requests.get(f"{fuzz.api_url}/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "HEAD"])
+def test_a_method_other_than_post_gets_a_json_405_from_chalice_local(stack, method):
+    response = requests.request(method, f"{stack.api_url}/webhooks/example", timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/json"
+    if method != "HEAD":
+        assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_path_no_route_has_gets_json_not_html(stack):
+    for path in ("/", "/webhook/example", "/webhooks", "/webhooks/example/extra"):
+        response = requests.post(f"{stack.api_url}{path}", data=b"{}", timeout=10)
+        assert response.status_code == 403, path
+        assert response.json() == {"message": "Missing Authentication Token"}
