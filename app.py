@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import requests
@@ -21,6 +22,7 @@ from chalicelib.delivery.message import FAILED, IGNORED, QUEUED
 from chalicelib.delivery.worker import WorkerServices
 from chalicelib.errors import IngestError, UnavailableError
 from chalicelib.ingest.accept import DUPLICATE, IngestServices, WebhookRequest, accept_webhook
+from chalicelib.ingest.answers import METHOD_NOT_ALLOWED, house_error
 from chalicelib.observability import (
     DELIVERIES_DUPLICATE,
     DELIVERIES_FAILED,
@@ -139,18 +141,35 @@ _OUTCOME_METRICS = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    return Response({"code": code, "message": message}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str | list[str]] | None = None
+) -> Response:
+    return Response({"code": code, "message": message}, status_code=status, headers=headers)
+
+
+@app.middleware("http")
+def answer_errors_in_the_house_shape(event: Any, get_response: Any) -> Response:
+    """Chalice's own answers (a 405, say) as ``{"code", "message"}`` like every other."""
+    response: Response = get_response(event)
+    reshaped = house_error(response.body)
+    if reshaped is not None:
+        response.body = reshaped
+    return response
 
 
 def _current_webhook(source: str) -> WebhookRequest:
     request = app.current_request
     assert request is not None  # Chalice sets it for every route call
     raw = request.raw_body
+    params = request.query_params
+    query = urlencode([(k, v) for k in params for v in params.getlist(k)]) if params else ""
     return WebhookRequest(
         source=source,
         headers=dict(request.headers),
         raw_body=raw.encode("utf-8") if isinstance(raw, str) else raw or b"",
+        method=request.method,
+        path=str((request.context or {}).get("path") or f"/webhooks/{source}"),
+        query=query,
     )
 
 
@@ -172,15 +191,19 @@ def receive_webhook(source: str) -> Response:
         logger.error("unexpected error", extra={"source": source, "error": type(exc).__name__})
         return error_response(503, "UNAVAILABLE", UNAVAILABLE_MESSAGE)
     else:
-        count(_OUTCOME_METRICS[accepted.status])
-        logger.info("webhook accepted", extra={
-            "source": source, "delivery_id": accepted.delivery_id, "status": accepted.status})
-        return Response(
-            {"delivery_id": accepted.delivery_id, "status": accepted.status},
-            status_code=accepted.http_status,
-        )
+        for status in accepted.statuses:
+            count(_OUTCOME_METRICS[status])
+        logger.info("webhook accepted", extra={"source": source, **accepted.body()})
+        return Response(accepted.body(), status_code=accepted.http_status)
     finally:
         flush_metrics()
+
+
+# Declared so that API Gateway hands these to the function (else it answers them itself).
+@app.route("/webhooks/{source}", methods=["GET", "PUT", "PATCH", "DELETE"])
+def webhook_method_not_allowed(source: str) -> Response:
+    return error_response(405, METHOD_NOT_ALLOWED, "a webhook is sent with POST",
+                          headers={"Allow": "POST"})
 
 
 @app.route("/health", methods=["GET"])

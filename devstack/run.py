@@ -59,7 +59,9 @@ def main() -> int:
         zoho_url = "real Zoho (from ZOHO_* variables)" if zoho else stack.sandbox_url
         print(f"\nzwa local stack ready: api {stack.api_url}  aws {stack.aws_url}  "
               f"zoho {zoho_url}", flush=True)
-        print("\nSend the example webhook:\n" + example_curl(stack.api_url))
+        print("\nSend the example webhook, signed with its stored secret:\n"
+              f"  .venv/bin/zwa --stage local send example {EXAMPLE_EVENT.relative_to(ROOT)}")
+        print("or the same request with curl:\n" + example_curl(stack.api_url))
         if zoho is None:
             print(f"\nThen see the record:\n  curl -s {stack.sandbox_url}/__sandbox/records/"
                   f"Contacts/{EXAMPLE_CONTACT_ID}")

@@ -2,7 +2,8 @@
 
 Order: the AWS emulator (moto server) and the Zoho sandbox; then the stage's
 tables and queues, the ``default`` connection (the sandbox, or real Zoho when
-credentials are given), the example signing secret, mappings and record; then
+credentials are given), the example mappings with their signing secrets (the
+local values of ``examples/local-signing-secrets.json``) and records; then
 ``chalice local`` and the local worker. Every process gets its own process
 group, so stopping the stack stops all it started.
 """
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 import requests
 
+from chalicelib.mapping.document import parse_mapping
 from chalicelib.stores.mappings import DynamoMappingStore
 from chalicelib.stores.secrets import SecretsManagerStore
 from chalicelib.zoho.tokens import connection_secret_id
@@ -35,8 +37,11 @@ SANDBOX_CLIENT = {
     "client_secret": "sandbox-secret",  # noqa: S105 (the sandbox's published default)
     "refresh_token": "sandbox-refresh-token",  # noqa: S105
 }
+# The signing secret of each example source on the local stack, by source (local values only).
+LOCAL_SIGNING_SECRETS: dict[str, str] = json.loads(
+    (EXAMPLES / "local-signing-secrets.json").read_text())
 EXAMPLE_SECRET_ID = "zwa/webhook/example"  # noqa: S105 (a secret's name)
-EXAMPLE_SIGNING_SECRET = "local-example-signing-secret"  # noqa: S105 (local stack only)
+EXAMPLE_SIGNING_SECRET = LOCAL_SIGNING_SECRETS["example"]
 EXAMPLE_CONTACT_ID = "5725767000000524157"
 
 
@@ -144,7 +149,7 @@ class LocalStack:
         return stage
 
     def provision(self) -> None:
-        """Tables, queues, the connection, the example secret, mappings and record."""
+        """Tables, queues, the connection, the example mappings, their secrets and records."""
         stage = self.stage()
         bootstrap(stage.resources, stage.client("dynamodb"), stage.client("sqs"),
                   say=lambda line: None)
@@ -152,10 +157,13 @@ class LocalStack:
         connection = self.zoho or {**SANDBOX_CLIENT, "accounts_url": self.sandbox_url}
         secrets.put(connection_secret_id(stage.settings.secret_prefix, "default"),
                     json.dumps(connection))
-        secrets.put(EXAMPLE_SECRET_ID, EXAMPLE_SIGNING_SECRET)
         store = DynamoMappingStore(stage.client("dynamodb"), stage.settings.mappings_table)
         for path in sorted((EXAMPLES / "mappings").glob("*.json")):
-            store.save(json.loads(path.read_text()), now=time.time())
+            document = json.loads(path.read_text())
+            stored = store.save(document, now=time.time())
+            secret_id = parse_mapping(document).verify.secret_id
+            if secret_id and stored.source in LOCAL_SIGNING_SECRETS:
+                secrets.put(secret_id, LOCAL_SIGNING_SECRETS[stored.source])
         if self.zoho is None:
             self.seed_example_records()
 

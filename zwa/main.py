@@ -34,6 +34,7 @@ from zwa.mapping_preview import render, run_preview
 from zwa.mapping_schema import mapping_schema
 from zwa.mapping_versions import restore_version
 from zwa.queries import list_deliveries
+from zwa.send import add_parser as add_send_parser
 from zwa.stage import Stage, load_stage
 from zwa.webhook_secrets import store_signing_secret
 
@@ -199,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
                     "and print its URL with a one-time access token.")
     console.add_argument("--port", type=int, default=8787, help="default: 8787")
     console.set_defaults(run=_console)
+    add_send_parser(verbs)
     return parser
 
 

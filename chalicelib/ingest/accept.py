@@ -5,13 +5,22 @@ the rule behind every answer: 2xx only once the delivery is durable (queued, or
 already known), 5xx when it could not be made durable, 4xx only when retrying
 the same request can never help. A payload that the mapping's ``when`` cannot
 be evaluated on is recorded as ``failed`` and answered 200: retrying it cannot
-help either, and the ledger says why. I/O goes through the injected adapters.
+help either, and the ledger says why.
+
+With ``each``, one request holds several deliveries (HubSpot's batches): every
+item is checked first (its delivery id, its size on the queue), so that a 4xx
+records nothing; then each is deduped, recorded and queued on its own, with
+rules evaluated on the item. A failure to queue one item answers 503 after the
+others were queued: the provider's retry finds those known (``duplicate``) and
+queues only what is missing. I/O goes through the injected adapters.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,43 +32,45 @@ from chalicelib.errors import (
     UnavailableError,
     UnknownSourceError,
 )
+from chalicelib.ingest.authenticate import FRESH_KEYS_INTERVAL_SECONDS, authenticate
 from chalicelib.ingest.body import check_media_type, parse_body
-from chalicelib.ingest.signatures import SignatureMismatchError, signing_keys, verify_signature
+from chalicelib.ingest.claim import record_delivery, release_delivery
+from chalicelib.ingest.request import WebhookRequest
 from chalicelib.mapping.document import MappingDocument, Rule, is_source_name
 from chalicelib.mapping.engine import matching_rules
 from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
-from chalicelib.stores.queues import MessageTooLargeError, Queue
+from chalicelib.stores.queues import MessageTooLargeError, Queue, encode_message
 from chalicelib.stores.secrets import SecretStore
+
+__all__ = [
+    "DUPLICATE",
+    "FRESH_KEYS_INTERVAL_SECONDS",
+    "MAX_DELIVERY_ID_BYTES",
+    "MAX_EACH_ITEMS",
+    "Accepted",
+    "AcceptedBatch",
+    "IngestServices",
+    "WebhookRequest",
+    "accept_webhook",
+]
 
 DUPLICATE = "duplicate"
 DAY = 86400
 # The ledger's sort key; DynamoDB takes up to 1,024 bytes, and ids are kept well under.
 MAX_DELIVERY_ID_BYTES = 512
-# A signature that fails with the cached keys is checked once more with keys read
-# afresh, so that a rotated secret takes effect at once; at most once per secret
-# in this interval, so that forged signatures cannot become Secrets Manager calls.
-FRESH_KEYS_INTERVAL_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    """A webhook as it arrived: the source from the URL, headers, the raw body bytes."""
-
-    source: str
-    headers: Mapping[str, str]
-    raw_body: bytes
-
-    @property
-    def lower_headers(self) -> dict[str, str]:
-        """Headers by lower-cased name."""
-        return {name.lower(): value for name, value in self.headers.items()}
+# Between the parts of a delivery id given as a list of fields.
+ID_SEPARATOR = "|"
+# Deliveries in one request with ``each``: HubSpot sends at most 100 events at once.
+MAX_EACH_ITEMS = 100
+# A batch's answer names its status by the first of these that any item has.
+_BATCH_STATUS_ORDER = (QUEUED, FAILED, IGNORED, DUPLICATE)
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """The answer to a webhook that was not refused."""
+    """The answer to a webhook (or one item of a batch) that was not refused."""
 
     delivery_id: str
     status: str  # queued | duplicate | ignored | failed
@@ -68,6 +79,42 @@ class Accepted:
     def http_status(self) -> int:
         """202 for a newly queued delivery, 200 for one already known, ignored or failed."""
         return 202 if self.status == QUEUED else 200
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """Each delivery's status (one here)."""
+        return (self.status,)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer."""
+        return {"delivery_id": self.delivery_id, "status": self.status}
+
+
+@dataclass(frozen=True)
+class AcceptedBatch:
+    """The answer to a webhook whose body held several deliveries (``each``)."""
+
+    deliveries: tuple[Accepted, ...]
+
+    @property
+    def status(self) -> str:
+        """``queued`` when any item was, else the first of failed, ignored, duplicate."""
+        present = set(self.statuses)
+        return next((status for status in _BATCH_STATUS_ORDER if status in present), IGNORED)
+
+    @property
+    def http_status(self) -> int:
+        """202 when any item was queued, else 200."""
+        return 202 if self.status == QUEUED else 200
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """Each delivery's status, in the order of the body."""
+        return tuple(item.status for item in self.deliveries)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer: the overall status and each item's id and status."""
+        return {"status": self.status, "deliveries": [item.body() for item in self.deliveries]}
 
 
 @dataclass(frozen=True)
@@ -81,9 +128,22 @@ class IngestServices:
     ledger_ttl_days: int = 14
     # When each signing secret was last read afresh in this container.
     fresh_key_reads: dict[str, float] = field(default_factory=dict)
+    # Waiting for a racing request with the same delivery id (see ingest.claim).
+    sleep: Callable[[float], None] = time.sleep
+    new_token: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
 
-def accept_webhook(request: WebhookRequest, services: IngestServices, now: float) -> Accepted:
+@dataclass(frozen=True)
+class _Planned:
+    """One delivery checked and ready to record: its ledger item and queue message."""
+
+    item: dict[str, Any]
+    message: dict[str, Any] | None  # None: nothing to queue (ignored or failed)
+
+
+def accept_webhook(
+    request: WebhookRequest, services: IngestServices, now: float
+) -> Accepted | AcceptedBatch:
     """Accept ``request`` or raise an ``IngestError`` (4xx) or ``UnavailableError`` (503)."""
     document = _enabled_mapping(request.source, services.mappings)
     if len(request.raw_body) > document.max_body_bytes:
@@ -93,45 +153,18 @@ def accept_webhook(request: WebhookRequest, services: IngestServices, now: float
         )
     headers = request.lower_headers
     check_media_type(headers.get("content-type"))
-    _verify(document, services, headers, request.raw_body, now)
+    authenticate(document, request, services.secrets, services.fresh_key_reads, now)
     body = parse_body(request.raw_body, headers.get("content-type"))
-    delivery_id = _delivery_id(document, body, headers, request.raw_body)
-    rules, failure = _matching_rules(document, body, headers)
-    status = FAILED if failure else RECEIVED if rules else IGNORED
-    item: dict[str, Any] = {
-        "source": document.source,
-        "delivery_id": delivery_id,
-        "status": status,
-        "received_at": now,
-        "updated_at": now,
-        "expires_at": int(now) + services.ledger_ttl_days * DAY,
-        "attempts": 0,
-        "mapping_version": document.version,
-        "matched_rules": [rule.name for rule in rules],
-        "rules": {},
-    }
-    if failure is not None:
-        item["last_error"] = failure.to_dict()
-    if not _record(services.ledger, item):
-        return Accepted(delivery_id, DUPLICATE)
-    if status != RECEIVED:
-        return Accepted(delivery_id, status)
-    delivery = QueuedDelivery(
-        document.source, delivery_id, now, _forwarded_headers(document, headers), body
-    )
-    try:
-        services.queue.send(delivery.to_message())
-    except MessageTooLargeError as exc:
-        raise PayloadTooLargeError(str(exc)) from exc
-    try:
-        services.ledger.update(
-            document.source, delivery_id, {"status": QUEUED, "updated_at": now}
-        )
-    except UnavailableError:
-        # The message is on the queue, so the delivery is durable: answer 202.
-        # The worker moves the item on from 'received' when it applies it.
-        pass
-    return Accepted(delivery_id, QUEUED)
+    if document.each is None:
+        planned = _plan(document, body, headers, now, services.ledger_ttl_days,
+                        _delivery_id(document, body, headers, request.raw_body))
+        return _deliver(planned, services, now)
+    plans = [
+        _plan(document, item, headers, now, services.ledger_ttl_days,
+              _delivery_id(document, item, headers, request.raw_body))
+        for item in _items(document, body, headers)
+    ]
+    return AcceptedBatch(tuple(_deliver(planned, services, now) for planned in plans))
 
 
 def _enabled_mapping(source: str, mappings: MappingCache) -> MappingDocument:
@@ -143,40 +176,85 @@ def _enabled_mapping(source: str, mappings: MappingCache) -> MappingDocument:
     return document
 
 
-def _verify(
+def _items(document: MappingDocument, body: Any, headers: Mapping[str, str]) -> list[Any]:
+    assert document.each is not None
+    expression = document.each.text
+    try:
+        items = document.each.evaluate(body, headers)
+    except ExpressionEvaluationError as exc:
+        raise MalformedPayloadError(
+            f"each ({expression}) cannot be evaluated on this payload: {exc.reason}") from exc
+    if not isinstance(items, list):
+        raise MalformedPayloadError(f"each ({expression}) gives no list for this payload")
+    if len(items) > MAX_EACH_ITEMS:
+        raise PayloadTooLargeError(
+            f"each ({expression}) gives {len(items)} items; at most {MAX_EACH_ITEMS} are "
+            "accepted in one request")
+    return items
+
+
+def _plan(
     document: MappingDocument,
-    services: IngestServices,
+    body: Any,
     headers: Mapping[str, str],
-    raw: bytes,
     now: float,
-) -> None:
-    config = document.verify
-    if config.scheme == "none":
-        return
-    if not config.secret_id:
-        raise UnavailableError(f"the mapping of {document.source} names no signing secret")
+    ttl_days: int,
+    delivery_id: str,
+) -> _Planned:
+    rules, failure = _matching_rules(document, body, headers)
+    status = FAILED if failure else RECEIVED if rules else IGNORED
+    item: dict[str, Any] = {
+        "source": document.source,
+        "delivery_id": delivery_id,
+        "status": status,
+        "received_at": now,
+        "updated_at": now,
+        "expires_at": int(now) + ttl_days * DAY,
+        "attempts": 0,
+        "mapping_version": document.version,
+        "matched_rules": [rule.name for rule in rules],
+        "rules": {},
+    }
+    if failure is not None:
+        item["last_error"] = failure.to_dict()
+    if status != RECEIVED:
+        return _Planned(item, None)
+    message = QueuedDelivery(
+        document.source, delivery_id, now, _forwarded_headers(document, headers), body
+    ).to_message()
     try:
-        verify_signature(config, _keys(config.secret_id, services), headers, raw, now)
-    except SignatureMismatchError:
-        # Only a well-formed, fresh signature that no cached key computes may
-        # mean a rotation; once per request, and once per secret per interval.
-        last = services.fresh_key_reads.get(config.secret_id)
-        if last is not None and now - last < FRESH_KEYS_INTERVAL_SECONDS:
-            raise
-        services.fresh_key_reads[config.secret_id] = now
-        keys = _keys(config.secret_id, services, fresh=True)
-        verify_signature(config, keys, headers, raw, now)
+        encode_message(message)  # before anything is written: a 413 leaves no trace
+    except MessageTooLargeError as exc:
+        raise PayloadTooLargeError(str(exc)) from exc
+    return _Planned(item, message)
 
 
-def _keys(secret_id: str, services: IngestServices, fresh: bool = False) -> list[bytes]:
-    secret = services.secrets.get(secret_id, force=fresh)
+def _deliver(planned: _Planned, services: IngestServices, now: float) -> Accepted:
+    item = planned.item
+    delivery_id = item["delivery_id"]
+    token = services.new_token()
+    if not record_delivery(services.ledger, item, token, now, services.sleep):
+        return Accepted(delivery_id, DUPLICATE)
+    if planned.message is None:
+        return Accepted(delivery_id, item["status"])
     try:
-        return signing_keys(secret)
-    except ValueError as exc:
-        # An empty or malformed secret is an operator's mistake, like a missing one.
-        raise UnavailableError(
-            f"the signing secret {secret_id} is empty or not in a known form"
-        ) from exc
+        services.queue.send(planned.message)
+    except MessageTooLargeError as exc:  # the check above makes this a queue of other limits
+        release_delivery(services.ledger, item, token)
+        raise PayloadTooLargeError(str(exc)) from exc
+    except UnavailableError:
+        # Nothing was queued: the provider's retry may take the delivery at once.
+        release_delivery(services.ledger, item, token)
+        raise
+    try:
+        # Conditional: the worker may have applied the delivery already, and its
+        # outcome must not be set back to 'queued'.
+        services.ledger.mark_queued(item["source"], delivery_id, now)
+    except UnavailableError:
+        # The message is on the queue, so the delivery is durable: answer 202.
+        # The worker moves the item on from 'received' when it applies it.
+        pass
+    return Accepted(delivery_id, QUEUED)
 
 
 def _delivery_id(
@@ -191,11 +269,15 @@ def _delivery_id(
         raise MalformedPayloadError(
             f"the delivery id ({expression}) cannot be read from this payload: {exc.reason}"
         ) from exc
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+    # A list of fields (``[portalId, subscriptionId, eventId]``) is one id: each part
+    # must be there, so that a missing field never yields an id such as 'null'.
+    parts = value if isinstance(value, list) and value else [value]
+    if any(isinstance(part, bool) or not isinstance(part, (str, int)) or str(part).strip() == ""
+           for part in parts):
         raise MalformedPayloadError(
             f"the delivery id ({expression}) is missing from the request"
         )
-    text = str(value).strip()
+    text = ID_SEPARATOR.join(str(part).strip() for part in parts)
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:
@@ -225,22 +307,6 @@ def _matching_rules(
             rule=rule,
             path=exc.expression,
         )
-
-
-def _record(ledger: Ledger, item: dict[str, Any]) -> bool:
-    """Write the ledger item; False when the delivery id is already known."""
-    if ledger.create(item):
-        return True
-    known = ledger.get(item["source"], item["delivery_id"])
-    # A 'received' item whose enqueue was never confirmed (the last try ended in
-    # a 503) is taken up again; the worker applies a delivery once either way.
-    if known is None or known.get("status") != RECEIVED:
-        return False
-    if item["status"] != RECEIVED:  # the mapping changed since: no longer left 'received'
-        outcome = ("status", "updated_at", "mapping_version", "matched_rules", "last_error")
-        changes: dict[str, Any] = {key: item[key] for key in outcome if key in item}
-        ledger.update(item["source"], item["delivery_id"], changes)
-    return True
 
 
 def _forwarded_headers(document: MappingDocument, headers: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,8 @@ queue, DynamoDB, the worker), so these are refused here, as malformed, rather
 than failing later with an error a provider would retry for days: nesting deeper
 than ``MAX_NESTING_DEPTH`` levels, whole numbers of more than ``MAX_INTEGER_DIGITS``
 digits, ``NaN``/``Infinity`` and numbers beyond a double, lone UTF-16 surrogates
-(text that has no UTF-8 form), and parts in a charset Python cannot decode.
+(text that has no UTF-8 form), and parts in a charset Python cannot decode
+(400); objects holding more than ``MAX_BODY_KEYS`` keys in all (413).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.errors import MalformedPayloadError, UnsupportedMediaTypeError
+from chalicelib.errors import (
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -36,6 +41,10 @@ SUPPORTED_MEDIA_TYPES = (JSON, FORM, MULTIPART)
 MAX_NESTING_DEPTH = 64
 # Python's own limit on converting between a whole number and its digits.
 MAX_INTEGER_DIGITS = 4300
+# Keys of all the body's objects together. A large real webhook (a Shopify order
+# with its line items) holds a few thousand; the default 256 KiB body could hold
+# over 40,000 one-letter keys, each costing the worker's expressions their time.
+MAX_BODY_KEYS = 20_000
 _EMAIL_PARSER_ERRORS = (
     IndexError, KeyError, AttributeError, TypeError, ValueError, MessageError,
 )
@@ -126,8 +135,9 @@ def _too_deep() -> str:
 
 
 def _check_carriable(body: Any) -> None:
-    """Refuse what parses but cannot travel further: deep nesting, lone surrogates."""
+    """Refuse what parses but cannot travel on: deep nesting, lone surrogates, too many keys."""
     pending: list[tuple[Any, int]] = [(body, 0)]
+    keys = 0
     while pending:
         value, depth = pending.pop()
         if isinstance(value, str):
@@ -136,6 +146,10 @@ def _check_carriable(body: Any) -> None:
             if depth == MAX_NESTING_DEPTH:
                 raise MalformedPayloadError(_too_deep())
             if isinstance(value, dict):
+                keys += len(value)
+                if keys > MAX_BODY_KEYS:
+                    raise PayloadTooLargeError(
+                        f"the body's objects hold more than {MAX_BODY_KEYS} keys in all")
                 for key in value:
                     _check_text(key)
                 pending.extend((item, depth + 1) for item in value.values())

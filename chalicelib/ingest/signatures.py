@@ -1,9 +1,9 @@
-"""Signature checks over the raw body bytes, in constant time (pure: time is a parameter).
+"""A source's signing keys, and checking or making a signature under its scheme (pure).
 
-Schemes: ``none`` and ``hmac`` (generic: ``header``, ``algorithm`` sha1/sha256/
-sha512, ``encoding`` hex/base64, ``prefix`` such as ``sha256=``, and optionally
-``timestamp_header``: then the signed content is ``{timestamp}.{body}`` and the
-timestamp, in epoch seconds, must be within ``tolerance_seconds`` of now).
+The schemes themselves (``hmac`` and those named after providers) are in
+``chalicelib.ingest.schemes``; this module is what the api and the CLI call:
+``signing_keys`` reads a stored secret, ``verify_signature`` checks a request,
+``sign_request`` signs one as the provider would (``zwa send`` and the tests).
 
 A request passes if any of the source's keys verifies (during a rotation the
 secret holds ``{"secrets": ["newest", "older"]}``). Errors never echo a header.
@@ -13,23 +13,27 @@ so that the caller can try once more with freshly read keys after a rotation.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 
-from chalicelib.errors import InvalidSignatureError
+from chalicelib.ingest.schemes import (
+    SignatureMismatchError,
+    SignedRequest,
+    hmac_value,
+    prepare_key,
+    sign,
+    verify,
+)
 from chalicelib.mapping.document import VerifyConfig
 
-_DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
-# Epoch seconds have 10 digits until the year 2286; more digits are not a time.
-_MAX_TIMESTAMP_DIGITS = 18
-
-
-class SignatureMismatchError(InvalidSignatureError):
-    """The signature header is present, well-formed and fresh, but no key computes it."""
+__all__ = [
+    "SignatureMismatchError",
+    "hmac_signature",
+    "scheme_keys",
+    "sign_request",
+    "signing_keys",
+    "verify_signature",
+]
 
 
 def signing_keys(secret_string: str) -> list[bytes]:
@@ -53,86 +57,48 @@ def signing_keys(secret_string: str) -> list[bytes]:
     return [text.encode("utf-8")]
 
 
+def scheme_keys(config: VerifyConfig, keys: Sequence[bytes]) -> list[bytes]:
+    """The HMAC keys the scheme uses for these stored keys; ``ValueError`` if one cannot be."""
+    return [prepare_key(config, key) for key in keys]
+
+
 def verify_signature(
     config: VerifyConfig,
     keys: Sequence[bytes],
     headers: Mapping[str, str],
     raw_body: bytes,
     now: float,
+    *,
+    method: str = "POST",
+    url: str = "",
 ) -> None:
-    """Return if the request is authentic, else raise ``InvalidSignatureError``."""
-    if config.scheme == "none":
-        return
-    if config.scheme == "hmac":
-        _verify_hmac(config, keys, headers, raw_body, now)
-        return
-    raise InvalidSignatureError(f"signature scheme {config.scheme!r} is not supported")
+    """Return if the request is authentic, else raise ``InvalidSignatureError``.
+
+    ``headers`` are keyed by lower-cased name; ``keys`` are prepared (``scheme_keys``);
+    ``url`` is the full URL the provider called (only ``hubspot-v3`` signs it).
+    """
+    verify(config, keys, SignedRequest(headers, raw_body, method, url), now)
+
+
+def sign_request(
+    config: VerifyConfig,
+    key: bytes,
+    raw_body: bytes,
+    now: float,
+    *,
+    method: str = "POST",
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers the source's provider adds when it signs ``raw_body`` with ``key`` at ``now``.
+
+    ``key`` is prepared (``scheme_keys``); ``headers`` are the request's other headers
+    (Standard Webhooks signs its ``webhook-id``).
+    """
+    lower = {name.lower(): value for name, value in (headers or {}).items()}
+    return sign(config, key, SignedRequest(lower, raw_body, method, url), now)
 
 
 def hmac_signature(config: VerifyConfig, key: bytes, raw_body: bytes, timestamp: str = "") -> str:
-    """The header value a sender computes for ``raw_body`` (used by tests and the CLI)."""
-    signed = f"{timestamp}.".encode() + raw_body if config.timestamp_header else raw_body
-    digest = hmac.new(key, signed, _DIGESTS[config.algorithm]).digest()
-    encoded = digest.hex() if config.encoding == "hex" else base64.b64encode(digest).decode()
-    return f"{config.prefix}{encoded}"
-
-
-def _verify_hmac(
-    config: VerifyConfig,
-    keys: Sequence[bytes],
-    headers: Mapping[str, str],
-    raw_body: bytes,
-    now: float,
-) -> None:
-    header = (config.header or "").lower()
-    provided = headers.get(header)
-    if not provided:
-        raise InvalidSignatureError(f"the {config.header} header is missing")
-    signed = raw_body
-    if config.timestamp_header:
-        timestamp = headers.get(config.timestamp_header.lower(), "")
-        _check_timestamp(config, timestamp, now)
-        signed = f"{timestamp}.".encode() + raw_body
-    claimed = _decode(provided.strip(), config)
-    algorithm = _DIGESTS[config.algorithm]
-    matched = False
-    for key in keys:
-        expected = hmac.new(key, signed, algorithm).digest()
-        # Every key is tried, so timing does not tell which one (if any) matched.
-        matched |= hmac.compare_digest(expected, claimed)
-    if not matched:
-        raise SignatureMismatchError(f"the {config.header} signature does not match the body")
-
-
-def _check_timestamp(config: VerifyConfig, timestamp: str, now: float) -> None:
-    if not timestamp:
-        raise InvalidSignatureError(f"the {config.timestamp_header} header is missing")
-    # ASCII digits only: float() and int() also take 'NaN', '1_700_000_000', ' 17e8'
-    # and other digit scripts, none of which a sender signs as epoch seconds.
-    digits = timestamp.isascii() and timestamp.isdigit()
-    if not digits or len(timestamp) > _MAX_TIMESTAMP_DIGITS:
-        raise InvalidSignatureError(
-            f"the {config.timestamp_header} header is not a timestamp (epoch seconds)"
-        )
-    if abs(now - int(timestamp)) > config.tolerance_seconds:
-        raise InvalidSignatureError(
-            f"the {config.timestamp_header} timestamp is outside the "
-            f"{config.tolerance_seconds}s tolerance"
-        )
-
-
-def _decode(provided: str, config: VerifyConfig) -> bytes:
-    if config.prefix:
-        if not provided.startswith(config.prefix):
-            raise InvalidSignatureError(
-                f"the {config.header} header does not start with {config.prefix!r}"
-            )
-        provided = provided[len(config.prefix):]
-    try:
-        if config.encoding == "hex":
-            return bytes.fromhex(provided)
-        return base64.b64decode(provided, validate=True)
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidSignatureError(
-            f"the {config.header} header is not {config.encoding}-encoded"
-        ) from exc
+    """The header value a sender computes for ``raw_body`` under a generic ``hmac`` config."""
+    return hmac_value(config, key, raw_body, timestamp)

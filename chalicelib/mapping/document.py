@@ -25,11 +25,25 @@ DEFAULT_SECRET_ID = "zwa/webhook/{source}"  # noqa: S105 (a name pattern, not a 
 QUEUE_MAX_RECEIVE_COUNT = 25
 # Request headers a mapping may not read: credentials never travel with a delivery.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
-SIGNATURE_SCHEMES = frozenset({"none", "hmac"})
+# The signature schemes named after providers, each with the headers that carry
+# its signatures (lower-cased; a mapping may not read them) and, when it signs a
+# timestamp, its tolerance by default (seconds between the signed time and now).
+PROVIDER_SCHEMES: dict[str, tuple[str, ...]] = {
+    "standard-webhooks": ("webhook-signature",),
+    "stripe": ("stripe-signature",),
+    "github": ("x-hub-signature-256", "x-hub-signature"),
+    "shopify": ("x-shopify-hmac-sha256",),
+    "typeform": ("typeform-signature",),
+    "calendly": ("calendly-webhook-signature",),
+    "hubspot-v3": ("x-hubspot-signature-v3", "x-hubspot-signature"),
+}
+SCHEME_TOLERANCE_SECONDS = {
+    "standard-webhooks": 300, "stripe": 300, "calendly": 180, "hubspot-v3": 300, "hmac": 300,
+}
+SIGNATURE_SCHEMES = frozenset({"none", "hmac", *PROVIDER_SCHEMES})
 # Part of the language, not yet carried out by this version: refused when saved
 # rather than silently ignored.
 NOT_YET_SUPPORTED = {
-    "each": "splitting a body into several deliveries",
     "event_time": "the ordering guard",
     "if_unmodified_since": "the ordering guard",
 }
@@ -47,9 +61,12 @@ _FIELD_KEYS = frozenset(
 )
 _VERIFY_KEYS = frozenset(
     {"scheme", "secret_id", "header", "algorithm", "encoding", "prefix", "timestamp_header",
-     "tolerance_seconds"}
+     "tolerance_seconds", "url"}
 )
+# The verify keys that only the generic hmac scheme takes: a provider's scheme fixes them.
+_HMAC_ONLY_KEYS = ("header", "algorithm", "encoding", "prefix", "timestamp_header")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s#]*$")
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_$]*$")
 _TEMPLATE_SLOT = re.compile(r"\{([^{}]+)\}")
 _TRIGGERS = frozenset({"workflow", "approval", "blueprint", "pathfinder", "orchestration"})
@@ -69,6 +86,15 @@ class VerifyConfig:
     prefix: str = ""
     timestamp_header: str | None = None
     tolerance_seconds: int = 300
+    # hubspot-v3: the URL the provider calls (it is signed); None: rebuilt from the request.
+    url: str | None = None
+
+    @property
+    def signature_headers(self) -> tuple[str, ...]:
+        """The request headers (lower-cased) that carry this source's signatures."""
+        if self.scheme == "hmac":
+            return (self.header.lower(),) if isinstance(self.header, str) else ()
+        return PROVIDER_SCHEMES.get(self.scheme, ())
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,8 @@ class MappingDocument:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     version: int | None = None
+    # A list in the body whose items are each a delivery of their own (HubSpot's batches).
+    each: Expression | None = None
     header_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -213,6 +241,7 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
     delivery_id = None
     if raw.get("delivery_id") is not None:
         delivery_id = problems.expression("delivery_id", raw["delivery_id"])
+    each = _parse_each(raw, delivery_id, problems)
     max_body = raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     if not _positive_int(max_body):
         problems.add("max_body_bytes", "must be a positive whole number")
@@ -249,6 +278,7 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
         max_body_bytes=int(max_body),
         retry=retry,
         version=version,
+        each=each,
     )
 
 
@@ -272,9 +302,10 @@ def _parse_verify(raw: Any, problems: _Problems, source: str) -> VerifyConfig:
         return VerifyConfig()
     problems.unknown_keys("verify", raw, _VERIFY_KEYS)
     scheme = raw.get("scheme", "none")
-    if scheme not in SIGNATURE_SCHEMES:
+    if not isinstance(scheme, str) or scheme not in SIGNATURE_SCHEMES:
         problems.add("verify.scheme", f"{scheme!r} is not supported; use one of "
                      f"{', '.join(sorted(SIGNATURE_SCHEMES))}")
+        scheme = str(scheme)
     config = VerifyConfig(
         scheme=scheme,
         secret_id=raw.get("secret_id", default_secret_id(source) if scheme != "none" else None),
@@ -283,7 +314,8 @@ def _parse_verify(raw: Any, problems: _Problems, source: str) -> VerifyConfig:
         encoding=raw.get("encoding", "hex"),
         prefix=raw.get("prefix", ""),
         timestamp_header=raw.get("timestamp_header"),
-        tolerance_seconds=raw.get("tolerance_seconds", 300),
+        tolerance_seconds=raw.get("tolerance_seconds", SCHEME_TOLERANCE_SECONDS.get(scheme, 300)),
+        url=raw.get("url"),
     )
     if scheme != "none" and (not isinstance(config.secret_id, str) or not config.secret_id):
         problems.add("verify.secret_id", "names the Secrets Manager secret holding the signing key")
@@ -296,9 +328,44 @@ def _parse_verify(raw: Any, problems: _Problems, source: str) -> VerifyConfig:
             problems.add("verify.encoding", "must be hex or base64")
         if not isinstance(config.prefix, str):
             problems.add("verify.prefix", "must be text")
+    elif scheme in PROVIDER_SCHEMES:
+        for key in _HMAC_ONLY_KEYS:
+            if key in raw:
+                problems.add(f"verify.{key}", f"does not apply to the {scheme} scheme, which "
+                             "signs as the provider does")
+    signs_time = scheme in SCHEME_TOLERANCE_SECONDS and (
+        scheme != "hmac" or config.timestamp_header is not None)
+    if "tolerance_seconds" in raw and not signs_time:
+        problems.add("verify.tolerance_seconds", f"the {scheme} scheme signs no timestamp"
+                     + (" (set timestamp_header)" if scheme == "hmac" else ""))
     if not _positive_int(config.tolerance_seconds):
         problems.add("verify.tolerance_seconds", "must be a positive whole number")
+    if "url" in raw:
+        if scheme != "hubspot-v3":
+            problems.add("verify.url", "only the hubspot-v3 scheme signs the URL")
+        elif not isinstance(config.url, str) or not _URL.match(config.url):
+            problems.add("verify.url", "must be the https:// (or http://) URL the provider "
+                         "calls, such as https://hooks.example.com/webhooks/hubspot")
     return config
+
+
+def _parse_each(
+    raw: dict[str, Any], delivery_id: Expression | None, problems: _Problems
+) -> Expression | None:
+    """``each``: a JMESPath list; each item then needs an id of its own, read from the item."""
+    if raw.get("each") is None:
+        return None
+    each = problems.expression("each", raw["each"])
+    if each is not None and each.header:
+        problems.add("each", "must be JMESPath giving a list in the body (such as @ for a body "
+                     "that is an array), not a header")
+    if raw.get("delivery_id") is None:
+        problems.add("delivery_id", "with each, names what tells the items apart, evaluated "
+                     "on each item (such as eventId)")
+    elif delivery_id is not None and delivery_id.header:
+        problems.add("delivery_id", "with each, is read from each item: a header would give "
+                     "every item the same id")
+    return each
 
 
 def _parse_retry(raw: Any, problems: _Problems) -> RetryPolicy:
@@ -321,12 +388,12 @@ def _parse_retry(raw: Any, problems: _Problems) -> RetryPolicy:
 
 def _check_read_headers(verify: VerifyConfig, problems: _Problems) -> None:
     """Credentials and the signature are checked at the edge, never mapped or forwarded."""
-    signature = verify.header.lower() if isinstance(verify.header, str) else None
+    signatures = verify.signature_headers
     for where, expression in problems.read_headers:
         if expression.header in CREDENTIAL_HEADERS:
             problems.add(where, f"{expression.text} reads a credential, which never travels "
                          "with a delivery")
-        elif expression.header == signature:
+        elif expression.header in signatures:
             problems.add(where, f"{expression.text} reads the signature header, which is "
                          "checked, not mapped")
 

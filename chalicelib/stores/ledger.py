@@ -3,12 +3,16 @@
 Table layout: partition key ``source`` (S), sort key ``delivery_id`` (S), TTL
 attribute ``expires_at``. The first write is conditional, which is what makes a
 delivery id count once: a second request with the same id finds the item.
+A ``received`` item is claimed (``claimed_by``, ``claimed_at``) by the request that
+queues it; taking it over is conditional too, so that two racing requests never
+both queue it (see ``chalicelib.ingest.claim``).
 Items hold ids, statuses, counts, times and Zoho error codes, never payload values.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -38,6 +42,19 @@ class Ledger(Protocol):
     ) -> None: ...
 
     def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def claim(
+        self, source: str, delivery_id: str, token: str, now: float, stale_before: float
+    ) -> bool: ...
+
+    def release(self, source: str, delivery_id: str, token: str) -> None: ...
+
+    def mark_queued(self, source: str, delivery_id: str, now: float) -> None: ...
+
+
+# The condition of a claim: still 'received', and no live claim on it.
+_CLAIMABLE = ("#s = :received AND (attribute_not_exists(#c) OR #c = :free OR "
+              "attribute_not_exists(#ca) OR #ca < :stale)")
 
 
 class DynamoLedger:
@@ -114,19 +131,105 @@ class DynamoLedger:
         items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
         return items[:limit]
 
+    def claim(
+        self, source: str, delivery_id: str, token: str, now: float, stale_before: float
+    ) -> bool:
+        """Take a 'received' item whose claim is released or older than ``stale_before``."""
+        with aws_call("claiming the delivery in the ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(source, delivery_id),
+                    UpdateExpression="SET #c = :token, #ca = :now",
+                    ConditionExpression=_CLAIMABLE,
+                    ExpressionAttributeNames={"#s": "status", "#c": "claimed_by",
+                                              "#ca": "claimed_at"},
+                    ExpressionAttributeValues={
+                        ":received": {"S": "received"}, ":free": {"S": ""},
+                        ":token": {"S": token}, ":now": _SERIALIZER.serialize(_decimals(now)),
+                        ":stale": _SERIALIZER.serialize(_decimals(stale_before)),
+                    },
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def release(self, source: str, delivery_id: str, token: str) -> None:
+        """Give up a claim this token holds (nothing happens when it holds none)."""
+        with aws_call("releasing the delivery in the ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(source, delivery_id),
+                    UpdateExpression="SET #c = :free",
+                    ConditionExpression="#c = :token",
+                    ExpressionAttributeNames={"#c": "claimed_by"},
+                    ExpressionAttributeValues={":free": {"S": ""}, ":token": {"S": token}},
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+
+    def mark_queued(self, source: str, delivery_id: str, now: float) -> None:
+        """'received' -> 'queued', unless the worker already moved the item on."""
+        with aws_call("updating the delivery ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(source, delivery_id),
+                    UpdateExpression="SET #s = :queued, #u = :now",
+                    ConditionExpression="#s = :received",
+                    ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                    ExpressionAttributeValues={
+                        ":queued": {"S": "queued"}, ":received": {"S": "received"},
+                        ":now": _SERIALIZER.serialize(_decimals(now))},
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+
 
 class InMemoryLedger:
     """``Ledger`` in a dict, for unit and functional tests."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        # Conditional writes are atomic in DynamoDB; here too, for tests with threads.
+        self._lock = threading.Lock()
 
     def create(self, item: dict[str, Any]) -> bool:
         key = (item["source"], item["delivery_id"])
-        if key in self.items:
-            return False
-        self.items[key] = copy.deepcopy(item)
+        with self._lock:
+            if key in self.items:
+                return False
+            self.items[key] = copy.deepcopy(item)
         return True
+
+    def claim(
+        self, source: str, delivery_id: str, token: str, now: float, stale_before: float
+    ) -> bool:
+        with self._lock:
+            item = self.items.get((source, delivery_id))
+            if item is None or item.get("status") != "received":
+                return False
+            if item.get("claimed_by") and item.get("claimed_at", 0) >= stale_before:
+                return False
+            item.update(claimed_by=token, claimed_at=now)
+        return True
+
+    def release(self, source: str, delivery_id: str, token: str) -> None:
+        with self._lock:
+            item = self.items.get((source, delivery_id))
+            if item is not None and item.get("claimed_by") == token:
+                item["claimed_by"] = ""
+
+    def mark_queued(self, source: str, delivery_id: str, now: float) -> None:
+        with self._lock:
+            item = self.items.get((source, delivery_id))
+            if item is not None and item.get("status") == "received":
+                item.update(status="queued", updated_at=now)
 
     def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
         item = self.items.get((source, delivery_id))
@@ -140,12 +243,13 @@ class InMemoryLedger:
         *,
         rule_outcomes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        item = self.items.setdefault(
-            (source, delivery_id), {"source": source, "delivery_id": delivery_id, "rules": {}}
-        )
-        item.update(copy.deepcopy(changes))
-        for rule, outcome in (rule_outcomes or {}).items():
-            item.setdefault("rules", {})[rule] = copy.deepcopy(outcome)
+        with self._lock:
+            item = self.items.setdefault(
+                (source, delivery_id), {"source": source, "delivery_id": delivery_id, "rules": {}}
+            )
+            item.update(copy.deepcopy(changes))
+            for rule, outcome in (rule_outcomes or {}).items():
+                item.setdefault("rules", {})[rule] = copy.deepcopy(outcome)
 
     def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]:
         items = [copy.deepcopy(v) for (s, _), v in self.items.items() if s == source]
