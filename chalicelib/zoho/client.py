@@ -12,7 +12,8 @@ classified once. Each call's latency is recorded (``ZohoLatency``, in millisecon
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -31,6 +32,8 @@ from chalicelib.zoho.responses import (
     network_failure,
 )
 from chalicelib.zoho.tokens import AccessToken, TokenProvider, token_rejected
+
+T = TypeVar("T")
 
 
 def record_url(plan: PlannedUpdate) -> str:
@@ -77,29 +80,42 @@ class ZohoClient:
     def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
         """Apply ``plan``; returns the applied or stale outcome, raises for the rest."""
         url = record_url(plan)
-        token = self._tokens.token()
-        outcome = self._put(url, plan, token)
-        if outcome.kind == REFRESH_TOKEN:
-            token = self._tokens.refresh(token)
-            outcome = self._put(url, plan, token)
-            if outcome.kind == REFRESH_TOKEN and not self._tokens.made_here(token):
-                # That one was another process's, read from the secret, and may be as old
-                # as the first: its refusal says nothing of a new token, so make one now.
-                token = self._tokens.refresh(token)
-                outcome = self._put(url, plan, token)
-            if outcome.kind == REFRESH_TOKEN:
-                # A fresh token refused too: refreshing again would only spend
-                # Zoho's 10 tokens per 10 minutes; the delivery waits instead.
-                assert outcome.failure is not None
-                self._tokens.refused()
-                raise RetryableDeliveryError(
-                    token_rejected(outcome.failure.http_status, outcome.failure.code))
+        outcome = self._authorized(
+            lambda token: self._put(url, plan, token),
+            lambda answer: answer.failure if answer.kind == REFRESH_TOKEN else None)
         if outcome.kind in (APPLIED, STALE):
             return outcome
         assert outcome.failure is not None
         if outcome.kind == PERMANENT:
             raise PermanentDeliveryError(outcome.failure)
         raise RetryableDeliveryError(outcome.failure)
+
+    def _authorized(
+        self, send: Callable[[AccessToken], T], refusal: Callable[[T], Failure | None]
+    ) -> T:
+        """``send`` with the connection's token; when Zoho refuses it, with a new one.
+
+        A refused token is replaced once (by another worker's newer one from the
+        secret, else a refresh). If that one was another process's and is refused
+        too, it may be as old as the first (Zoho keeps 15 live tokens, and revoking
+        drops them all): its refusal says nothing of a new token, so one is made.
+        A token made here and refused at once stops the refreshes for a while:
+        more would only spend Zoho's 10 tokens per 10 minutes.
+        """
+        token = self._tokens.token()
+        answer = send(token)
+        if refusal(answer) is None:
+            return answer
+        token = self._tokens.refresh(token)
+        answer = send(token)
+        if refusal(answer) is not None and not self._tokens.made_here(token):
+            token = self._tokens.refresh(token)
+            answer = send(token)
+        refused = refusal(answer)
+        if refused is not None:
+            self._tokens.refused()
+            raise RetryableDeliveryError(token_rejected(refused.http_status, refused.code))
+        return answer
 
     def _put(self, url: str, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
         url = token.api_domain + url
@@ -159,17 +175,10 @@ class ZohoClient:
         return self._tokens.token().api_domain
 
     def _get(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
-        """A GET with the connection's token, refreshed once if Zoho refuses it."""
-        token = self._tokens.token()
-        status, body = self._get_once(token, path, params)
-        if _refused(status, body):
-            status, body = self._get_once(self._tokens.refresh(token), path, params)
-            if _refused(status, body):
-                self._tokens.refused()
-                failure = classify_zoho_response(status, body).failure
-                raise RetryableDeliveryError(token_rejected(
-                    status, failure.code if failure is not None else None))
-        return status, body
+        """A GET with the connection's token, replaced as an update's is if Zoho refuses it."""
+        return self._authorized(
+            lambda token: self._get_once(token, path, params),
+            lambda answer: _refusal(*answer))
 
     def _get_once(
         self, token: AccessToken, path: str, params: dict[str, str]
@@ -191,9 +200,10 @@ class ZohoClient:
             return response.status_code, None
 
 
-def _refused(status: int, body: Any) -> bool:
-    """Whether Zoho refused the token (its answer to an expired or revoked one)."""
-    return status == 401 and classify_zoho_response(status, body).kind == REFRESH_TOKEN
+def _refusal(status: int, body: Any) -> Failure | None:
+    """Zoho's refusal of the token (its answer to an expired or revoked one), if it is one."""
+    outcome = classify_zoho_response(status, body)
+    return outcome.failure if status == 401 and outcome.kind == REFRESH_TOKEN else None
 
 
 def _error(status: int, body: Any) -> RetryableDeliveryError | PermanentDeliveryError:

@@ -131,8 +131,8 @@ def test_a_delivery_just_sent_is_listed_and_its_page_shows_the_rule_outcome(
 
     browser.refresh()
     assert by_css(browser, "h1").text == "Sources"
-    row = by_css(browser, "tbody tr")
-    assert row.find_element("css selector", "td").text == "example"
+    [row] = [row for row in all_css(browser, "tbody tr")
+             if row.find_element("css selector", "td").text == "example"]
     headers = [cell.text.lower() for cell in all_css(browser, "thead th")]
     cells = [cell.text for cell in row.find_elements("css selector", "td")]
     assert int(cells[headers.index("applied")]) >= 1

@@ -165,3 +165,24 @@ def test_each_crm_call_reports_its_latency(capsys):
     latencies = line[ZOHO_LATENCY]
     assert isinstance(latencies, list) and len(latencies) == 2
     assert all(isinstance(value, float) and value >= 0 for value in latencies)
+
+
+def test_a_search_whose_stored_token_is_refused_too_makes_a_new_token_and_finds_the_record():
+    # The worker's token and the one another process stored were both revoked (a Zoho
+    # revocation drops every live token): neither refusal says anything of a new token.
+    session = FakeZohoSession(token_answers=[token_grant("1000.mine"), token_grant("1000.new")])
+    client = zoho(session, cached_token=None)
+    found = (200, {"data": [{"id": "5725767000000524157"}], "info": {"more_records": False}})
+    session.get_answers = [found]
+    client.search_records("Contacts", "(Email:equals:ada@example.com)")  # makes 1000.mine
+    connection = json.loads(client._tokens._secrets.values[SECRET_ID])
+    client._tokens._secrets.values[SECRET_ID] = json.dumps({**connection,
+                                                             "access_token": "1000.stored"})
+    invalid = crm_request_error(401, "INVALID_TOKEN")
+    session.get_answers = [invalid, invalid, found]
+    rows = client.search_records("Contacts", "(Email:equals:ada@example.com)")
+    assert rows == [{"id": "5725767000000524157"}]
+    assert len(session.posts) == 2
+    assert [get["headers"]["Authorization"] for get in session.gets[1:]] == [
+        "Zoho-oauthtoken 1000.mine", "Zoho-oauthtoken 1000.stored",
+        "Zoho-oauthtoken 1000.new"]
