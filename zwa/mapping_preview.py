@@ -73,8 +73,22 @@ def run_preview(stage: Stage, source: str, payload_file: Path, header_options: S
 def render(preview: Preview) -> list[str]:
     """The preview for a person: each rule's requests (bodies as JSON) or its errors."""
     where = "file" if preview.version is None else f"version {preview.version}"
-    lines = [f"source {preview.source} ({where}), delivery id {preview.delivery_id or '-'}"]
-    lines += [f"error: {_error_text(error)}" for error in preview.errors]
+    if preview.items:
+        lines = [f"source {preview.source} ({where}): {len(preview.items)} deliveries (each)"]
+        for item in preview.items:
+            lines += [f"delivery id {item.delivery_id or '-'}", *_delivery_lines(item)]
+    else:
+        lines = [f"source {preview.source} ({where}), delivery id {preview.delivery_id or '-'}",
+                 *_delivery_lines(preview)]
+    checked = ("checked against Zoho's field metadata" if preview.checked_fields
+               else "not checked against Zoho's field metadata (--offline)")
+    verdict = "ok" if preview.ok else "would not be applied as it is"
+    lines.append(f"{verdict}; {checked}; nothing was sent or written")
+    return lines
+
+
+def _delivery_lines(preview: Preview) -> list[str]:
+    lines = [f"error: {_error_text(error)}" for error in preview.errors]
     if not preview.rules and not preview.errors:
         lines.append("no rule matches this payload: it would be ignored")
     for rule in preview.rules:
@@ -88,10 +102,6 @@ def render(preview: Preview) -> list[str]:
         if rule.omitted:
             lines.append(f"  left out for want of a value: {', '.join(rule.omitted)}")
         lines += [f"  error: {_error_text(error)}" for error in rule.errors]
-    checked = ("checked against Zoho's field metadata" if preview.checked_fields
-               else "not checked against Zoho's field metadata (--offline)")
-    verdict = "ok" if preview.ok else "would not be applied as it is"
-    lines.append(f"{verdict}; {checked}; nothing was sent or written")
     return lines
 
 

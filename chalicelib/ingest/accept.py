@@ -17,7 +17,6 @@ queues only what is missing. I/O goes through the injected adapters.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -27,7 +26,6 @@ from typing import Any
 from chalicelib.delivery.message import FAILED, IGNORED, QUEUED, RECEIVED, QueuedDelivery
 from chalicelib.errors import (
     Failure,
-    MalformedPayloadError,
     PayloadTooLargeError,
     UnavailableError,
     UnknownSourceError,
@@ -37,7 +35,13 @@ from chalicelib.ingest.body import check_media_type, parse_body
 from chalicelib.ingest.claim import record_delivery, release_delivery
 from chalicelib.ingest.request import WebhookRequest
 from chalicelib.mapping.document import MappingDocument, Rule, is_source_name
-from chalicelib.mapping.engine import matching_rules
+from chalicelib.mapping.engine import (
+    MAX_DELIVERY_ID_BYTES,
+    MAX_EACH_ITEMS,
+    batch_items,
+    delivery_id_of,
+    matching_rules,
+)
 from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
@@ -58,12 +62,6 @@ __all__ = [
 
 DUPLICATE = "duplicate"
 DAY = 86400
-# The ledger's sort key; DynamoDB takes up to 1,024 bytes, and ids are kept well under.
-MAX_DELIVERY_ID_BYTES = 512
-# Between the parts of a delivery id given as a list of fields.
-ID_SEPARATOR = "|"
-# Deliveries in one request with ``each``: HubSpot sends at most 100 events at once.
-MAX_EACH_ITEMS = 100
 # A batch's answer names its status by the first of these that any item has.
 _BATCH_STATUS_ORDER = (QUEUED, FAILED, IGNORED, DUPLICATE)
 
@@ -157,12 +155,12 @@ def accept_webhook(
     body = parse_body(request.raw_body, headers.get("content-type"))
     if document.each is None:
         planned = _plan(document, body, headers, now, services.ledger_ttl_days,
-                        _delivery_id(document, body, headers, request.raw_body))
+                        delivery_id_of(document, body, headers, request.raw_body))
         return _deliver(planned, services, now)
     plans = [
         _plan(document, item, headers, now, services.ledger_ttl_days,
-              _delivery_id(document, item, headers, request.raw_body))
-        for item in _items(document, body, headers)
+              delivery_id_of(document, item, headers, request.raw_body))
+        for item in batch_items(document, body, headers)
     ]
     return AcceptedBatch(tuple(_deliver(planned, services, now) for planned in plans))
 
@@ -174,23 +172,6 @@ def _enabled_mapping(source: str, mappings: MappingCache) -> MappingDocument:
     if document is None or not document.enabled:
         raise UnknownSourceError(f"no enabled mapping for the source {source[:64]!r}")
     return document
-
-
-def _items(document: MappingDocument, body: Any, headers: Mapping[str, str]) -> list[Any]:
-    assert document.each is not None
-    expression = document.each.text
-    try:
-        items = document.each.evaluate(body, headers)
-    except ExpressionEvaluationError as exc:
-        raise MalformedPayloadError(
-            f"each ({expression}) cannot be evaluated on this payload: {exc.reason}") from exc
-    if not isinstance(items, list):
-        raise MalformedPayloadError(f"each ({expression}) gives no list for this payload")
-    if len(items) > MAX_EACH_ITEMS:
-        raise PayloadTooLargeError(
-            f"each ({expression}) gives {len(items)} items; at most {MAX_EACH_ITEMS} are "
-            "accepted in one request")
-    return items
 
 
 def _plan(
@@ -255,39 +236,6 @@ def _deliver(planned: _Planned, services: IngestServices, now: float) -> Accepte
         # The worker moves the item on from 'received' when it applies it.
         pass
     return Accepted(delivery_id, QUEUED)
-
-
-def _delivery_id(
-    document: MappingDocument, body: Any, headers: Mapping[str, str], raw: bytes
-) -> str:
-    if document.delivery_id is None:
-        return hashlib.sha256(raw).hexdigest()
-    expression = document.delivery_id.text
-    try:
-        value = document.delivery_id.evaluate(body, headers)
-    except ExpressionEvaluationError as exc:
-        raise MalformedPayloadError(
-            f"the delivery id ({expression}) cannot be read from this payload: {exc.reason}"
-        ) from exc
-    # A list of fields (``[portalId, subscriptionId, eventId]``) is one id: each part
-    # must be there, so that a missing field never yields an id such as 'null'.
-    parts = value if isinstance(value, list) and value else [value]
-    if any(isinstance(part, bool) or not isinstance(part, (str, int)) or str(part).strip() == ""
-           for part in parts):
-        raise MalformedPayloadError(
-            f"the delivery id ({expression}) is missing from the request"
-        )
-    text = ID_SEPARATOR.join(str(part).strip() for part in parts)
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise MalformedPayloadError(f"the delivery id ({expression}) is not valid text") from exc
-    if size > MAX_DELIVERY_ID_BYTES:
-        raise MalformedPayloadError(
-            f"the delivery id ({expression}) is {size} bytes in UTF-8; "
-            f"at most {MAX_DELIVERY_ID_BYTES} bytes are accepted"
-        )
-    return text
 
 
 def _matching_rules(

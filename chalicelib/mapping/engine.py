@@ -10,13 +10,19 @@ finds the record id (``PlannedUpdate.located``) before anything is sent.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.errors import MappingError, UnexpectedMappingError
+from chalicelib.errors import (
+    MalformedPayloadError,
+    MappingError,
+    PayloadTooLargeError,
+    UnexpectedMappingError,
+)
 from chalicelib.mapping.document import MISSING, FieldSpec, MappingDocument, Rule
 from chalicelib.mapping.expressions import ExpressionEvaluationError, is_truthy
 from chalicelib.mapping.transforms import ConversionError, convert, is_mapped, type_name
@@ -47,6 +53,66 @@ class PlannedUpdate:
     def located(self, record_id: str) -> PlannedUpdate:
         """The same update, addressed to the record id a search found."""
         return replace(self, record=record_id, search_field=None)
+
+
+# Deliveries in one request with ``each``: HubSpot sends at most 100 events at once.
+MAX_EACH_ITEMS = 100
+# The ledger's sort key; DynamoDB takes up to 1,024 bytes, and ids are kept well under.
+MAX_DELIVERY_ID_BYTES = 512
+# Between the parts of a delivery id given as a list of fields.
+ID_SEPARATOR = "|"
+
+
+def batch_items(document: MappingDocument, body: Any, headers: Mapping[str, str]) -> list[Any]:
+    """The deliveries in a body, by the document's ``each`` (a 400 or 413 when it has none)."""
+    assert document.each is not None
+    expression = document.each.text
+    try:
+        items = document.each.evaluate(body, headers)
+    except ExpressionEvaluationError as exc:
+        raise MalformedPayloadError(
+            f"each ({expression}) cannot be evaluated on this payload: {exc.reason}") from exc
+    if not isinstance(items, list):
+        raise MalformedPayloadError(f"each ({expression}) gives no list for this payload")
+    if len(items) > MAX_EACH_ITEMS:
+        raise PayloadTooLargeError(
+            f"each ({expression}) gives {len(items)} items; at most {MAX_EACH_ITEMS} are "
+            "accepted in one request")
+    return items
+
+
+def delivery_id_of(
+    document: MappingDocument, body: Any, headers: Mapping[str, str], raw: bytes
+) -> str:
+    """The delivery's id by the document's ``delivery_id`` (a 400 when it cannot be read)."""
+    if document.delivery_id is None:
+        return hashlib.sha256(raw).hexdigest()
+    expression = document.delivery_id.text
+    try:
+        value = document.delivery_id.evaluate(body, headers)
+    except ExpressionEvaluationError as exc:
+        raise MalformedPayloadError(
+            f"the delivery id ({expression}) cannot be read from this payload: {exc.reason}"
+        ) from exc
+    # A list of fields (``[portalId, subscriptionId, eventId]``) is one id: each part
+    # must be there, so that a missing field never yields an id such as 'null'.
+    parts = value if isinstance(value, list) and value else [value]
+    if any(isinstance(part, bool) or not isinstance(part, (str, int)) or str(part).strip() == ""
+           for part in parts):
+        raise MalformedPayloadError(
+            f"the delivery id ({expression}) is missing from the request"
+        )
+    text = ID_SEPARATOR.join(str(part).strip() for part in parts)
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise MalformedPayloadError(f"the delivery id ({expression}) is not valid text") from exc
+    if size > MAX_DELIVERY_ID_BYTES:
+        raise MalformedPayloadError(
+            f"the delivery id ({expression}) is {size} bytes in UTF-8; "
+            f"at most {MAX_DELIVERY_ID_BYTES} bytes are accepted"
+        )
+    return text
 
 
 def matching_rules(

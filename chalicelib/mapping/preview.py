@@ -13,16 +13,21 @@ picklist value it does not allow, text too long, a wrong type) are errors too.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from chalicelib.errors import MappingError, UnexpectedMappingError
+from chalicelib.errors import MalformedPayloadError, MappingError, UnexpectedMappingError
 from chalicelib.ingest.body import check_media_type, parse_body
 from chalicelib.mapping.document import MappingDocument, Rule, parse_mapping
-from chalicelib.mapping.engine import PlannedUpdate, matching_rules, plan_update
+from chalicelib.mapping.engine import (
+    PlannedUpdate,
+    batch_items,
+    delivery_id_of,
+    matching_rules,
+    plan_update,
+)
 from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.mapping.transforms import type_name
 from chalicelib.mapping.validation import ModuleFields, planned_value_problem
@@ -77,6 +82,9 @@ class Preview:
     rules: tuple[RulePreview, ...] = ()
     errors: tuple[PreviewError, ...] = ()  # before any rule: the delivery id, a when
     checked_fields: bool = False  # whether Zoho's field metadata was consulted
+    # With ``each``: one preview per delivery in the body (``rules`` and ``errors``
+    # then hold all of theirs, in order).
+    items: tuple[Preview, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -115,7 +123,16 @@ def preview_payload(
     metadata = None
     if fields is not None:
         metadata = fields_of(fields, [rule.module for rule in document.rules])
-    return preview_delivery(document, body, lower, metadata, api_domain=api_domain, raw=payload)
+    if document.each is None:
+        return preview_delivery(document, body, lower, metadata, api_domain=api_domain,
+                                raw=payload)
+    items = tuple(preview_delivery(document, item, lower, metadata, api_domain=api_domain,
+                                   raw=payload)
+                  for item in batch_items(document, body, lower))
+    return Preview(document.source, document.version, None,
+                   tuple(rule for item in items for rule in item.rules),
+                   tuple(error for item in items for error in item.errors),
+                   checked_fields=metadata is not None, items=items)
 
 
 def preview_delivery(
@@ -149,19 +166,12 @@ def _version(mapping: Mapping[str, Any]) -> int | None:
 
 def _delivery_id(document: MappingDocument, body: Any, headers: Mapping[str, str],
                  raw: bytes, errors: list[PreviewError]) -> str | None:
-    if document.delivery_id is None:
-        return hashlib.sha256(raw).hexdigest()
     try:
-        value = document.delivery_id.evaluate(body, headers)
-    except ExpressionEvaluationError as exc:
-        errors.append(PreviewError(f"the delivery id cannot be read: {exc.reason}",
-                                   path=document.delivery_id.text))
+        return delivery_id_of(document, body, headers, raw)
+    except MalformedPayloadError as exc:
+        path = document.delivery_id.text if document.delivery_id is not None else None
+        errors.append(PreviewError(f"{exc.message}; the api would answer 400", path=path))
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
-        errors.append(PreviewError("the delivery id is missing from the payload; the api "
-                                   "would answer 400", path=document.delivery_id.text))
-        return None
-    return str(value).strip()
 
 
 def _rule_preview(rule: Rule, body: Any, headers: Mapping[str, str],

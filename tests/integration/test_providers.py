@@ -13,10 +13,12 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from chalicelib.mapping.preview import preview_payload
 from chalicelib.stores.mappings import DynamoMappingStore
 from chalicelib.stores.secrets import SecretsManagerStore
 from devstack.stack import LocalStack
 from tests.integration.conftest import final_status, wait_for
+from tests.integration.previews import holds, sandbox_metadata
 from tests.integration.providers import (
     BY_SCHEME,
     SAMPLES,
@@ -24,6 +26,7 @@ from tests.integration.providers import (
     Sample,
     delivery_ids,
     mapping_of,
+    post,
     post_sample,
     sandbox_puts,
     sandbox_record,
@@ -64,14 +67,28 @@ def assert_refused(response: requests.Response) -> None:
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.id for s in SAMPLES])
-def test_a_request_signed_as_the_provider_signs_is_applied_to_the_sandbox_record(
+def test_a_request_signed_as_the_provider_signs_previews_cleanly_then_is_applied(
         providers, sandbox, ledger, sample: Sample):
-    response = post_sample(providers, sample)
+    body, headers = sample.fresh(), {"Content-Type": sample.content_type, **sample.headers()}
+    metadata, api_domain = sandbox_metadata(sandbox)
+    preview = preview_payload(mapping_of(sample.source), body, headers, metadata,
+                              api_domain=api_domain)
+    assert preview.ok, preview.to_dict()
+    planned = [put for put in preview.updates
+               if put.url.startswith(f"{api_domain}/crm/v8/{sample.module}/")]
+    assert planned, [put.url for put in preview.updates]
+
+    response = post(providers, sample.source, body, content_type=sample.content_type,
+                    headers={k: v for k, v in headers.items() if k != "Content-Type"})
     assert response.status_code == 202, response.text
     for delivery_id in delivery_ids(response):
         assert final_status(ledger, sample.source, delivery_id) == "applied"
     record = sandbox_record(sandbox, sample.module, sample.record_id)
     assert {name: record.get(name) for name in sample.expected} == sample.expected
+    last = planned[-1].body["data"][0]
+    wrong = {name: (record.get(name), value) for name, value in last.items()
+             if name not in ("$append_values", "Layout") and not holds(record.get(name), value)}
+    assert wrong == {}
 
 
 @pytest.mark.parametrize("scheme", sorted(BY_SCHEME))

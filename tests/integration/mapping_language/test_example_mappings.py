@@ -13,18 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 import requests
 
 from chalicelib.mapping.preview import preview_payload
-from chalicelib.stores.secrets import InMemorySecretStore
-from chalicelib.zoho.client import ZohoClient
-from chalicelib.zoho.fields import ZohoFieldMetadata
-from chalicelib.zoho.tokens import TokenProvider
-from devstack.stack import EXAMPLE_CONTACT_ID, ROOT, SANDBOX_CLIENT, LocalStack
+from devstack.stack import EXAMPLE_CONTACT_ID, ROOT, LocalStack
 from tests.integration.conftest import final_status, sign
+from tests.integration.previews import holds, sandbox_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -53,27 +49,6 @@ EXAMPLES = [
             ("Email", "First_Name", "Last_Name", "Phone", "Customer_Tier", "Seats", "Balance",
              "Delinquent", "Signup_Date", "Last_Payment_At", "Account_Name", "Notes_Field")),
 ]
-
-
-def sandbox_metadata(sandbox: str) -> tuple[ZohoFieldMetadata, str]:
-    """The sandbox's field metadata over HTTP, and the api domain of its tokens."""
-    secret_id = "zwa/connection/examples"
-    secrets = InMemorySecretStore({secret_id: json.dumps(
-        {**SANDBOX_CLIENT, "accounts_url": sandbox})})
-    session = requests.Session()
-    client = ZohoClient(session, TokenProvider(secrets, session, secret_id))
-    return ZohoFieldMetadata(client), client.api_domain()
-
-
-def holds(stored: Any, planned: Any) -> bool:
-    """Whether the sandbox's stored value is the value the preview planned to send."""
-    if isinstance(planned, dict):  # a lookup: the sandbox adds the record's name
-        return isinstance(stored, dict) and stored.get("id") == planned["id"]
-    if isinstance(planned, list):
-        return sorted(stored or []) == sorted(planned)
-    if isinstance(planned, float):
-        return stored == pytest.approx(planned)
-    return bool(stored == planned or str(stored) == str(planned))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda example: example.mapping.split("/")[-1])
