@@ -30,6 +30,9 @@ class Settings:
     # one more message of a batch.
     time_margin_seconds: float = 5.0
     secret_prefix: str = "zwa"  # noqa: S105 (a name prefix, not a secret)
+    # What the adapter knows about each Zoho record (ordering guard, credit saver,
+    # search cache) and short leases, in one table keyed by ``pk``.
+    records_table: str = "zwa-records"
 
 
 _REQUIRED = {
@@ -66,6 +69,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values["ledger_ttl_days"] = int(environ["ZWA_LEDGER_TTL_DAYS"])
         except ValueError as exc:
             raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
+    if environ.get("ZWA_RECORDS_TABLE"):
+        values["records_table"] = environ["ZWA_RECORDS_TABLE"]
     return Settings(
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
         **values,  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """Create the stage's tables and queues if they are missing, and set them right (I/O).
 
 What exists is described once in ``zwa.resources``: the mappings table, the
-delivery ledger (TTL ``expires_at``), the deliveries queue and its dead-letter
+delivery ledger and the per-record state table (both with TTL ``expires_at``),
+the deliveries queue and its dead-letter
 queue, whose redrive policy moves a message received ``MAX_RECEIVE_COUNT`` times
 to the dead-letter queue: a safety net behind the worker's own per-source retry
 limits. Idempotent: a second run changes nothing and says so.
@@ -61,13 +62,14 @@ def _table(client: Any, table: TableSpec, say: Callable[[str], None]) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-    hash_key, range_key = table.key
+    # The first key attribute is the partition (HASH) key, a second one the sort
+    # (RANGE) key; the records table has a partition key only.
     client.create_table(
         TableName=table.name,
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in table.key],
         KeySchema=[
-            {"AttributeName": hash_key[0], "KeyType": "HASH"},
-            {"AttributeName": range_key[0], "KeyType": "RANGE"},
+            {"AttributeName": name, "KeyType": kind}
+            for (name, _), kind in zip(table.key, ("HASH", "RANGE"), strict=False)
         ],
         BillingMode="PAY_PER_REQUEST",
     )

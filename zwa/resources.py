@@ -86,7 +86,7 @@ class StageResources:
     max_concurrency: int
 
     def table(self, role: str) -> TableSpec:
-        """The table playing ``role`` (mappings, deliveries)."""
+        """The table playing ``role`` (mappings, deliveries, records)."""
         return next(table for table in self.tables if table.role == role)
 
     def queue(self, role: str) -> QueueSpec:
@@ -112,6 +112,10 @@ def stage_resources(
                       actions=TABLE_READ_ACTIONS),
             TableSpec("deliveries", settings.deliveries_table,
                       (("source", "S"), ("delivery_id", "S")), ttl_attribute="expires_at"),
+            TableSpec("records", settings.records_table, (("pk", "S"),), ttl_attribute="expires_at",
+                      actions=TABLE_ITEM_ACTIONS + ("dynamodb:DeleteItem",
+                                                    "dynamodb:TransactWriteItems",
+                                                    "dynamodb:ConditionCheckItem")),
         ),
         queues=(
             # The dead-letter queue first: the deliveries queue's redrive names it.
