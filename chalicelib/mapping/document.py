@@ -29,8 +29,6 @@ SIGNATURE_SCHEMES = frozenset({"none", "hmac"})
 # rather than silently ignored.
 NOT_YET_SUPPORTED = {
     "each": "splitting a body into several deliveries",
-    "event_time": "the ordering guard",
-    "if_unmodified_since": "the ordering guard",
 }
 _DOCUMENT_KEYS = frozenset(
     {"source", "enabled", "connection", "verify", "delivery_id", "max_body_bytes", "retry",
@@ -124,13 +122,19 @@ class Rule:
     skip_cadences: bool = False
     layout_id: str | None = None
     skip_unchanged: bool = True
+    # The ordering guard: when the event happened, and whether Zoho is asked to
+    # refuse the update (412) when the record changed after that time.
+    event_time: Expression | None = None
+    if_unmodified_since: bool = False
 
     @property
     def expressions(self) -> tuple[Expression, ...]:
-        """Every expression of the rule: its filter, its record locator, its fields."""
+        """Every expression of the rule: its filter, its record locator, its time, its fields."""
         found = [self.record.value]
         if self.when is not None:
             found.append(self.when)
+        if self.event_time is not None:
+            found.append(self.event_time)
         for spec in self.fields:
             if spec.expression is not None:
                 found.append(spec.expression)
@@ -349,9 +353,15 @@ def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
             trigger = None
         else:
             trigger = tuple(trigger)
-    for flag in ("skip_cadences", "skip_unchanged"):
+    for flag in ("skip_cadences", "skip_unchanged", "if_unmodified_since"):
         if flag in raw and not isinstance(raw[flag], bool):
             problems.add(f"{where}.{flag}", "must be true or false")
+    event_time = None
+    if raw.get("event_time") is not None:
+        event_time = problems.expression(f"{where}.event_time", raw["event_time"])
+    if raw.get("if_unmodified_since") is True and raw.get("event_time") is None:
+        problems.add(f"{where}.if_unmodified_since",
+                     "needs event_time: the header carries the event's time")
     layout_id = raw.get("layout_id")
     if layout_id is not None and not (isinstance(layout_id, str) and layout_id.isdigit()):
         problems.add(f"{where}.layout_id", "must be a layout id as a string of digits")
@@ -376,6 +386,8 @@ def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
         skip_cadences=bool(raw.get("skip_cadences", False)),
         layout_id=layout_id,
         skip_unchanged=bool(raw.get("skip_unchanged", True)),
+        event_time=event_time,
+        if_unmodified_since=raw.get("if_unmodified_since") is True,
     )
 
 
