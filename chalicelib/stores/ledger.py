@@ -4,21 +4,43 @@ Table layout: partition key ``source`` (S), sort key ``delivery_id`` (S), TTL
 attribute ``expires_at``. The first write is conditional, which is what makes a
 delivery id count once: a second request with the same id finds the item.
 Items hold ids, statuses, counts, times and Zoho error codes, never payload values.
+
+A rule's outcome after a Zoho call is written in one transaction with the
+record's state (``stores.records``): ``rule_outcome_update`` is the ledger's
+part of it. ``reopen`` puts a dead-lettered delivery back to ``queued`` for a
+redrive, since the worker leaves finished deliveries alone.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.delivery.message import DEAD, DONE_RULE_OUTCOMES, FAILED, QUEUED, RECEIVED
 from chalicelib.stores.aws import aws_call, error_code
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
+# A rule that ended so is never sent again for the same delivery.
+_DONE_OUTCOMES = tuple(sorted(DONE_RULE_OUTCOMES))
+# Statuses a redrive may reopen: a dead letter's, and 'queued'/'received' for a
+# message the queue's own redrive moved without the worker recording an end.
+REOPENABLE_STATUSES = (FAILED, DEAD, QUEUED, RECEIVED)
+
+
+@dataclass(frozen=True)
+class RuleOutcomeWrite:
+    """One rule's outcome for one delivery, written only if the rule is not done yet."""
+
+    source: str
+    delivery_id: str
+    rule: str
+    outcome: dict[str, Any]
 
 
 class Ledger(Protocol):
@@ -38,6 +60,8 @@ class Ledger(Protocol):
     ) -> None: ...
 
     def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def reopen(self, source: str, delivery_id: str, now: float) -> bool: ...
 
 
 class DynamoLedger:
@@ -114,6 +138,58 @@ class DynamoLedger:
         items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
         return items[:limit]
 
+    def reopen(self, source: str, delivery_id: str, now: float) -> bool:
+        """Set a dead-lettered delivery back to ``queued``; False when it ended otherwise."""
+        values = {":queued": QUEUED, ":now": now, ":empty": {}, ":one": 1,
+                  **{f":s{i}": status for i, status in enumerate(REOPENABLE_STATUSES)}}
+        reopenable = ", ".join(f":s{i}" for i in range(len(REOPENABLE_STATUSES)))
+        with aws_call("reopening a delivery in the ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(source, delivery_id),
+                    UpdateExpression="SET #status = :queued,"
+                                     " #rules = if_not_exists(#rules, :empty),"
+                                     " updated_at = :now, redriven_at = :now"
+                                     " REMOVE next_attempt_at ADD redrives :one",
+                    ConditionExpression=f"attribute_not_exists(delivery_id) OR "
+                                        f"#status IN ({reopenable})",
+                    ExpressionAttributeNames={"#status": "status", "#rules": "rules"},
+                    ExpressionAttributeValues=_serialize(values),
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+
+def rule_outcome_update(table: str, write: RuleOutcomeWrite) -> dict[str, Any]:
+    """The ledger's part of a ``TransactWriteItems``: set one rule's outcome, unless done.
+
+    The condition makes a second worker that handled the same message (its
+    visibility timeout ran out) fail the whole transaction instead of writing
+    ``unchanged`` over the first one's ``applied``.
+    """
+    values = {":o": write.outcome, **{f":d{i}": v for i, v in enumerate(_DONE_OUTCOMES)}}
+    done = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
+    return {
+        "TableName": table,
+        "Key": _key(write.source, write.delivery_id),
+        "UpdateExpression": "SET #rules.#rule = :o",
+        "ConditionExpression": f"attribute_not_exists(#rules.#rule) OR "
+                               f"NOT (#rules.#rule.#outcome IN ({done}))",
+        "ExpressionAttributeNames": {"#rules": "rules", "#rule": write.rule,
+                                     "#outcome": "outcome"},
+        "ExpressionAttributeValues": _serialize(values),
+    }
+
+
+def rule_is_done(item: dict[str, Any] | None, rule: str) -> bool:
+    """Whether a ledger item records ``rule`` as done (applied, unchanged or stale)."""
+    outcome = ((item or {}).get("rules") or {}).get(rule)
+    return isinstance(outcome, dict) and outcome.get("outcome") in _DONE_OUTCOMES
+
 
 class InMemoryLedger:
     """``Ledger`` in a dict, for unit and functional tests."""
@@ -152,6 +228,18 @@ class InMemoryLedger:
         items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
         return items[:limit]
 
+    def reopen(self, source: str, delivery_id: str, now: float) -> bool:
+        item = self.items.get((source, delivery_id))
+        if item is not None and item.get("status") not in REOPENABLE_STATUSES:
+            return False
+        item = self.items.setdefault(
+            (source, delivery_id), {"source": source, "delivery_id": delivery_id})
+        item.setdefault("rules", {})
+        item.pop("next_attempt_at", None)
+        item.update({"status": QUEUED, "updated_at": now, "redriven_at": now,
+                     "redrives": int(item.get("redrives", 0)) + 1})
+        return True
+
 
 def _key(source: str, delivery_id: str) -> dict[str, Any]:
     return {"source": {"S": source}, "delivery_id": {"S": delivery_id}}
@@ -179,9 +267,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+def serialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A dict of plain values as DynamoDB attribute values (floats become Decimals)."""
     return {key: _SERIALIZER.serialize(_decimals(value)) for key, value in item.items()}
 
 
-def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as plain values (Decimals become int or float)."""
     return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
+
+
+_serialize, _deserialize = serialize_item, deserialize_item
