@@ -37,6 +37,7 @@ from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
 from chalicelib.stores.queues import SqsQueue
+from chalicelib.stores.records import DynamoRecordStore
 from chalicelib.stores.secrets import SecretsManagerStore
 from chalicelib.zoho.client import ZohoClient
 from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
@@ -94,6 +95,8 @@ def get_worker() -> WorkerServices:
         settings = get_settings()
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         secrets = SecretsManagerStore(boto3.client("secretsmanager"))
+        records = DynamoRecordStore(dynamodb, settings.records_table, settings.deliveries_table,
+                                    ttl_days=settings.ledger_ttl_days)
         session = requests.Session()
         clients: dict[str, ZohoClient] = {}
 
@@ -101,7 +104,7 @@ def get_worker() -> WorkerServices:
             if connection not in clients:
                 tokens = TokenProvider(
                     secrets, session, connection_secret_id(settings.secret_prefix, connection),
-                    timeout=settings.token_timeout_seconds,
+                    timeout=settings.token_timeout_seconds, leases=records, connection=connection,
                 )
                 clients[connection] = ZohoClient(
                     session, tokens, timeout=settings.zoho_timeout_seconds
@@ -121,6 +124,11 @@ def get_worker() -> WorkerServices:
             retry_cap_seconds=settings.retry_cap_seconds,
             message_seconds=settings.token_timeout_seconds + settings.zoho_timeout_seconds
             + settings.time_margin_seconds,
+            records=records,
+            # A claim outlives a Zoho call, a token refresh and a second call.
+            record_lease_seconds=settings.token_timeout_seconds
+            + 2 * settings.zoho_timeout_seconds + settings.time_margin_seconds,
+            pause_seconds=settings.retry_base_seconds,
         )
     return _WORKER
 

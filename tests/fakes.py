@@ -31,13 +31,16 @@ class FakeZohoCrm:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.script: list[str] = []
         self.calls: list[PlannedUpdate] = []
+        self.headers: list[str | None] = []  # the If-Unmodified-Since of each call
         self.on_call: Callable[[], None] | None = None  # e.g. a slow Zoho using up time
 
     def client(self, connection: str) -> FakeZohoCrm:
         return self
 
-    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
+    def update_record(self, plan: PlannedUpdate, *,
+                      if_unmodified_since: str | None = None) -> ZohoOutcome:
         self.calls.append(plan)
+        self.headers.append(if_unmodified_since)
         if self.on_call is not None:
             self.on_call()
         step = self.script.pop(0) if self.script else "ok"
@@ -78,11 +81,12 @@ class FlakyQueue(InMemoryQueue):
             raise UnavailableError("delaying a message failed (ServiceUnavailable)")
         super().delay(receipt_handle, seconds)
 
-    def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
+    def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None,
+             delay_seconds: int = 0) -> str:
         if self.failures > 0:
             self.failures -= 1
             raise UnavailableError("sending to the queue failed (ServiceUnavailable)")
-        return super().send(body, attributes)
+        return super().send(body, attributes, delay_seconds)
 
 
 class FakeResponse:

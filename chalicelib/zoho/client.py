@@ -2,7 +2,9 @@
 
 ``PUT {api_domain}/crm/v8/{module}/{record}`` with ``{"data": [record], ...}``;
 with an External ID locator the external value stands in for the id and
-``X-EXTERNAL: {module}.{field}`` says which field it is. A 401 ``INVALID_TOKEN``
+``X-EXTERNAL: {module}.{field}`` says which field it is. With an
+``If-Unmodified-Since`` time, Zoho refuses the update (412 ``ALREADY_MODIFIED``,
+the ``stale`` outcome) when the record changed after it. A 401 ``INVALID_TOKEN``
 gets one refresh and one more try; every other answer is classified once.
 Each call's latency is recorded (``ZohoLatency``, in milliseconds).
 """
@@ -48,7 +50,9 @@ def record_url(plan: PlannedUpdate) -> str:
 class RecordUpdater(Protocol):
     """What the worker needs of Zoho: apply one planned update."""
 
-    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome: ...
+    def update_record(
+        self, plan: PlannedUpdate, *, if_unmodified_since: str | None = None
+    ) -> ZohoOutcome: ...
 
 
 class ZohoClient:
@@ -61,13 +65,20 @@ class ZohoClient:
         self._tokens = tokens
         self._timeout = timeout
 
-    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
-        """Apply ``plan``; returns the applied or stale outcome, raises for the rest."""
+    def update_record(
+        self, plan: PlannedUpdate, *, if_unmodified_since: str | None = None
+    ) -> ZohoOutcome:
+        """Apply ``plan``; returns the applied or stale outcome, raises for the rest.
+
+        ``if_unmodified_since`` (ISO 8601 with an offset) goes as the header of
+        that name.
+        """
         url = record_url(plan)
+        extra = {"If-Unmodified-Since": if_unmodified_since} if if_unmodified_since else {}
         token = self._tokens.token()
-        outcome = self._put(url, plan, token)
+        outcome = self._put(url, plan, token, extra)
         if outcome.kind == REFRESH_TOKEN:
-            outcome = self._put(url, plan, self._tokens.refresh(token))
+            outcome = self._put(url, plan, self._tokens.refresh(token), extra)
             if outcome.kind == REFRESH_TOKEN:
                 # A fresh token refused too: refreshing again would only spend
                 # Zoho's 10 tokens per 10 minutes; the delivery waits instead.
@@ -82,9 +93,11 @@ class ZohoClient:
             raise PermanentDeliveryError(outcome.failure)
         raise RetryableDeliveryError(outcome.failure)
 
-    def _put(self, url: str, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
+    def _put(
+        self, url: str, plan: PlannedUpdate, token: AccessToken, extra: dict[str, str]
+    ) -> ZohoOutcome:
         url = token.api_domain + url
-        headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
+        headers = {"Authorization": f"Zoho-oauthtoken {token.value}", **extra}
         if plan.external_header:
             headers["X-EXTERNAL"] = plan.external_header
         started = time.monotonic()

@@ -119,6 +119,8 @@ def test_a_duplicate_and_a_wrong_signature_get_their_documented_answers(stack, s
                           **{"X-Signature": "sha256=" + "0" * 64})
     assert (forged.status_code, forged.json()["code"]) == (401, "INVALID_SIGNATURE")
     assert ledger.get("example", "it-forged-1") is None
+    # Done before the next test resets the sandbox under it.
+    assert final_status(ledger, "example", "it-dup-1") == "applied"
 
 
 def test_a_new_source_works_after_mapping_put_with_no_restart(stack, sandbox, ledger, tmp_path):
