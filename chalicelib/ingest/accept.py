@@ -124,8 +124,9 @@ def accept_webhook(request: WebhookRequest, services: IngestServices, now: float
     except MessageTooLargeError as exc:
         raise PayloadTooLargeError(str(exc)) from exc
     try:
-        services.ledger.update(
-            document.source, delivery_id, {"status": QUEUED, "updated_at": now}
+        # Only from 'received': a worker may already have finished the delivery.
+        services.ledger.update_if_status(
+            document.source, delivery_id, RECEIVED, {"status": QUEUED, "updated_at": now}
         )
     except UnavailableError:
         # The message is on the queue, so the delivery is durable: answer 202.

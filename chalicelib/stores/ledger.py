@@ -63,6 +63,10 @@ class Ledger(Protocol):
 
     def reopen(self, source: str, delivery_id: str, now: float) -> bool: ...
 
+    def update_if_status(
+        self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
+    ) -> bool: ...
+
 
 class DynamoLedger:
     """``Ledger`` over a boto3 DynamoDB client and a table name."""
@@ -137,6 +141,29 @@ class DynamoLedger:
             items = [_deserialize(item) for page in pages for item in page.get("Items", [])]
         items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
         return items[:limit]
+
+    def update_if_status(
+        self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
+    ) -> bool:
+        """Apply ``changes`` only while the item's status is ``status``; False otherwise.
+
+        The api marks a delivery ``queued`` after sending it, and a fast worker
+        may have finished it in between: its final status must not be undone.
+        """
+        names = {"#status": "status", **{f"#k{i}": key for i, key in enumerate(changes)}}
+        values = {":expected": status, **{f":v{i}": v for i, v in enumerate(changes.values())}}
+        sets = ", ".join(f"#k{i} = :v{i}" for i in range(len(changes)))
+        with aws_call("updating the delivery ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table, Key=_key(source, delivery_id),
+                    UpdateExpression=f"SET {sets}", ConditionExpression="#status = :expected",
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=_serialize(values))
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
 
     def reopen(self, source: str, delivery_id: str, now: float) -> bool:
         """Set a dead-lettered delivery back to ``queued``; False when it ended otherwise."""
@@ -227,6 +254,15 @@ class InMemoryLedger:
         items = [copy.deepcopy(v) for (s, _), v in self.items.items() if s == source]
         items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
         return items[:limit]
+
+    def update_if_status(
+        self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
+    ) -> bool:
+        item = self.items.get((source, delivery_id))
+        if item is None or item.get("status") != status:
+            return False
+        self.update(source, delivery_id, changes)
+        return True
 
     def reopen(self, source: str, delivery_id: str, now: float) -> bool:
         item = self.items.get((source, delivery_id))
