@@ -5,7 +5,9 @@ with an External ID locator the external value stands in for the id and
 ``X-EXTERNAL: {module}.{field}`` says which field it is. With an
 ``If-Unmodified-Since`` time, Zoho refuses the update (412 ``ALREADY_MODIFIED``,
 the ``stale`` outcome) when the record changed after it. A 401 ``INVALID_TOKEN``
-gets one refresh and one more try; every other answer is classified once.
+gets one refresh and one more try (two, when the first refresh found a token
+another worker stored and Zoho refused that one too); every other answer is
+classified once.
 Each call's latency is recorded (``ZohoLatency``, in milliseconds).
 """
 
@@ -78,7 +80,11 @@ class ZohoClient:
         token = self._tokens.token()
         outcome = self._put(url, plan, token, extra)
         if outcome.kind == REFRESH_TOKEN:
-            outcome = self._put(url, plan, self._tokens.refresh(token), extra)
+            token = self._tokens.refresh(token)
+            outcome = self._put(url, plan, token, extra)
+            if outcome.kind == REFRESH_TOKEN and not self._tokens.made_last_token:
+                # The token another worker stored is refused too: make one.
+                outcome = self._put(url, plan, self._tokens.refresh(token), extra)
             if outcome.kind == REFRESH_TOKEN:
                 # A fresh token refused too: refreshing again would only spend
                 # Zoho's 10 tokens per 10 minutes; the delivery waits instead.

@@ -221,6 +221,9 @@ class TokenProvider:
         self._token: AccessToken | None = None
         self._cool_down_until = 0.0
         self._throttled_until = 0.0
+        # Whether the last refresh() made a token, rather than took one another
+        # worker stored: only a token made just now tells that Zoho refuses them.
+        self.made_last_token = False
 
     def token(self) -> AccessToken:
         """A token with more than 5 minutes left."""
@@ -236,6 +239,7 @@ class TokenProvider:
 
     def refresh(self, rejected: AccessToken) -> AccessToken:
         """A new token after Zoho rejected ``rejected`` (another worker may have one)."""
+        self.made_last_token = False
         connection = self._connection()
         usable = self._usable(connection, rejected)
         if usable is not None:
@@ -386,6 +390,7 @@ class TokenProvider:
             count(TOKEN_ERRORS)
             raise
         count(TOKEN_REFRESHES)
+        self.made_last_token = True
         # In memory first: whatever happens to the write-back, this container
         # does not spend another refresh on the next delivery.
         self._token = token
