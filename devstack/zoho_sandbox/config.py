@@ -26,6 +26,8 @@ class SandboxConfig:
     token_grant_window_seconds: float = 600
     max_live_tokens: int = 15
     request_log_size: int = 5000
+    # Every this many CRM calls, every access token expires (0: never); chaos runs use it.
+    expire_tokens_every: int = 0
 
     def __post_init__(self) -> None:
         for spec in fields(self):
