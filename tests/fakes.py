@@ -17,14 +17,15 @@ from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.queues import InMemoryQueue
 from chalicelib.stores.secrets import InMemorySecretStore
-from chalicelib.zoho.responses import APPLIED, ZohoOutcome
+from chalicelib.zoho.responses import APPLIED, STALE, ZohoOutcome
 
 
 class FakeZohoCrm:
     """Records in a dict; ``script`` holds outcomes for the next calls.
 
-    A step is 'ok', 'retry' (a Zoho 500), 'permanent' (INVALID_DATA for Email)
-    or 'bug' (a KeyError whose message is the payload's email).
+    A step is 'ok', 'retry' (a Zoho 500), 'permanent' (INVALID_DATA for Email),
+    'bug' (a KeyError whose message is the payload's email), 'limit' (a 429 for
+    the concurrency cap) or 'modified' (412 ALREADY_MODIFIED).
     """
 
     def __init__(self) -> None:
@@ -50,6 +51,13 @@ class FakeZohoCrm:
         if step == "bug":
             # A bug whose message holds a payload value, as a KeyError's does.
             raise KeyError(plan.body["data"][0].get("Email"))
+        if step == "limit":
+            raise RetryableDeliveryError(Failure(
+                code="TOO_MANY_REQUESTS", message="too many concurrent requests",
+                http_status=429))
+        if step == "modified":
+            return ZohoOutcome(STALE, failure=Failure(
+                code="ALREADY_MODIFIED", message="already modified", http_status=412))
         if step == "permanent":
             raise PermanentDeliveryError(Failure(
                 code="INVALID_DATA", message="invalid data", api_name="Email",
