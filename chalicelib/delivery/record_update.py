@@ -80,9 +80,13 @@ def send_planned_update(
     state = claim.state
     digest = body_digest(plan)
     this_rule = (delivery.source, delivery.delivery_id, rule.name)
+    applied_by_this = state.applied_by == this_rule
     if is_unchanged(skip_unchanged=rule.skip_unchanged, applied_digest=state.body_hash,
-                    digest=digest, applied_by_this=state.applied_by == this_rule):
-        outcome.update(outcome=UNCHANGED, record_id=state.zoho_id)
+                    digest=digest, applied_by_this=applied_by_this):
+        outcome.update(outcome=UNCHANGED, record_id=state.zoho_id, reason=(
+            "this delivery's update was applied; its outcome could not be recorded then"
+            if applied_by_this and state.body_hash == digest
+            else "the same body as the last one applied to the record"))
         change = states.StateChange(event_time=newer_time(state.event_time, event_time))
         return _commit(services, key, owner, change, delivery, rule.name, outcome)
     header = (if_unmodified_since(event_time)

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from chalicelib.errors import UnavailableError
 from chalicelib.stores.aws import aws_call, error_code
 from chalicelib.stores.ledger import (
     Ledger,
@@ -188,7 +189,10 @@ class DynamoRecordStore:
                     return DONE_BEFORE
                 if len(reasons) == 2 and reasons[0] == "ConditionalCheckFailed":
                     return CLAIM_LOST
-                raise
+                # Throttled, or in conflict with another write: say which, then retry.
+                raise UnavailableError(
+                    "recording a rule's outcome with the record's state failed "
+                    f"({', '.join(str(r) for r in reasons) or 'TransactionCanceled'})") from exc
 
     def save(self, key: str, owner: str, change: StateChange, now: float) -> bool:
         """Write ``change`` and end the claim, without the ledger; False if the claim was lost."""
