@@ -11,7 +11,7 @@ sandbox, ``chalice local`` and ``--workers`` local workers), then:
   for the same record, from ``--senders`` threads;
 - while the sandbox answers 15% of the PUTs with 500, 10% with 429, lets 3%
   hang past the client's timeout, and expires every access token every
-  ``--expire-every`` CRM calls;
+  ``--expire-every`` CRM calls (100: the ordering guard leaves only a few hundred);
 - and kills one worker process (SIGKILL) part-way through the posts, and starts
   it again a few seconds later.
 
@@ -248,9 +248,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.stop()
     statuses = Counter(str(item.get("status")) for item in items)
     unfinished = sorted(item["delivery_id"] for item in items if item.get("status") not in FINAL)
-    applied_rules = sum(1 for item in items
-                        if (item.get("rules") or {}).get("contact-changed", {}).get("outcome")
-                        == "applied")
+    # A rule Zoho accepted: applied, or unchanged on a retry because this very
+    # delivery's update was applied but its outcome could not be recorded then.
+    applied_rules = sum(1 for item in items if _accepted_by_zoho(
+        (item.get("rules") or {}).get("contact-changed") or {}))
     puts_ok = int(stats["by_endpoint"].get(PUT_ENDPOINT, {}).get("200", 0))
     accepted = len(sent.accepted)
     final = sum(statuses[status] for status in FINAL)
@@ -273,6 +274,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": {"start": round(sending - started, 1), "posting": round(posted - sending, 1),
                     "until_all_final": round(finished - sending, 1)},
     }
+
+
+def _accepted_by_zoho(outcome: dict[str, Any]) -> bool:
+    return outcome.get("outcome") == "applied" or (
+        outcome.get("outcome") == "unchanged"
+        and str(outcome.get("reason", "")).startswith("this delivery's update was applied"))
 
 
 def prepare(stack: LocalStack, stage: Any, records: list[str], args: argparse.Namespace) -> None:
@@ -310,8 +317,8 @@ def report(figures: dict[str, Any]) -> str:
     lines += [
         f"lost: {figures['lost']}",
         f"PUTs per applied rule: {figures['puts_per_applied_rule']:.2f} "
-        f"({figures['successful_puts']} successful PUTs for {figures['applied_rules']} applied "
-        f"rules; {figures['repeated_puts']} sent again after the worker was killed)"
+        f"({figures['successful_puts']} successful PUTs for {figures['applied_rules']} rules "
+        f"Zoho accepted; {figures['repeated_puts']} sent twice)"
         if figures["puts_per_applied_rule"] is not None else "PUTs per applied rule: -",
         f"PUT answers: {json.dumps(figures['put_answers'], sort_keys=True)}",
         f"token refreshes: {figures['token_refreshes']} (tokens expired "
@@ -332,8 +339,9 @@ def parser() -> argparse.ArgumentParser:
                            help="share of the webhooks sent a second time")
     arguments.add_argument("--workers", type=int, default=2)
     arguments.add_argument("--senders", type=int, default=4, help="threads posting webhooks")
-    arguments.add_argument("--expire-every", type=int, default=400,
-                           help="every access token expires every N CRM calls")
+    arguments.add_argument("--expire-every", type=int, default=100,
+                           help="every access token expires every N CRM calls (the guard skips "
+                                "most events, so the default run makes a few hundred calls)")
     arguments.add_argument("--kill-at", type=float, default=0.4,
                            help="kill a worker once this share of the webhooks is posted")
     arguments.add_argument("--restart-after", type=float, default=3.0)
