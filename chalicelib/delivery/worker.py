@@ -292,7 +292,9 @@ def _rule_error(exc: Exception, rule: str) -> DeliveryError:
 def _record_rule(
     services: WorkerServices, delivery: QueuedDelivery, rule: str, outcome: dict[str, Any]
 ) -> None:
-    services.ledger.update(delivery.source, delivery.delivery_id, {}, rule_outcomes={rule: outcome})
+    # A second receive of the same message never undoes a rule the first finished.
+    services.ledger.update_unless_final(
+        delivery.source, delivery.delivery_id, {}, rule_outcomes={rule: outcome})
 
 
 def _finish(
@@ -322,7 +324,7 @@ def _retry_later(
     )
     try:
         services.queue.delay(attempt.receipt_handle, seconds)
-        services.ledger.update(delivery.source, delivery.delivery_id, {
+        services.ledger.update_unless_final(delivery.source, delivery.delivery_id, {
             **_attempt_fields(replace(attempt, number=total_attempts), now, document),
             "status": QUEUED, "last_error": failure.to_dict(), "next_attempt_at": now + seconds,
         })
@@ -356,14 +358,17 @@ def _wait(
                         first_sent_at=attempt.first_sent_at)
         try:
             services.queue.send(again.to_message(), delay_seconds=seconds)
-            services.ledger.update(delivery.source, delivery.delivery_id, fields)
         except UnavailableError as exc:
             raise RetryLaterError(str(exc)) from exc
+        try:
+            services.ledger.update_unless_final(delivery.source, delivery.delivery_id, fields)
+        except UnavailableError:
+            logger.warning("could not record the wait; the new message carries the delivery")
         count(DELIVERIES_RETRIED)
         return QUEUED
     try:
         services.queue.delay(attempt.receipt_handle, seconds)
-        services.ledger.update(delivery.source, delivery.delivery_id, fields)
+        services.ledger.update_unless_final(delivery.source, delivery.delivery_id, fields)
     except UnavailableError:
         logger.warning("could not record the wait; the queue's own timeout applies")
     raise RetryLaterError(f"{failure.code}: wait {seconds}s")
@@ -378,7 +383,8 @@ def _dead_letter(
             "source": delivery.source, "delivery_id": delivery.delivery_id,
             "failure_code": failure.code, "failure": _json(failure), "status": status,
         })
-        services.ledger.update(delivery.source, delivery.delivery_id, {
+        # Unless another receive of the same message finished it meanwhile.
+        services.ledger.update_unless_final(delivery.source, delivery.delivery_id, {
             **_attempt_fields(attempt, now, document), "status": status,
             "last_error": failure.to_dict(), "next_attempt_at": None,
         })

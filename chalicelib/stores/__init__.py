@@ -4,4 +4,6 @@
 - ``ledger``: the delivery ledger in DynamoDB (one item per source and delivery id).
 - ``queues``: the deliveries queue and its dead-letter queue in SQS.
 - ``secrets``: Secrets Manager (webhook signing keys, Zoho connections).
+- ``records``: what the adapter knows of each Zoho record (claims, the newest
+  event applied, the last body applied) and short leases, in one DynamoDB table.
 """

@@ -21,7 +21,14 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.delivery.message import DEAD, DONE_RULE_OUTCOMES, FAILED, QUEUED, RECEIVED
+from chalicelib.delivery.message import (
+    DEAD,
+    DONE_RULE_OUTCOMES,
+    FAILED,
+    FINAL_STATUSES,
+    QUEUED,
+    RECEIVED,
+)
 from chalicelib.stores.aws import aws_call, error_code
 
 _SERIALIZER = TypeSerializer()
@@ -67,6 +74,15 @@ class Ledger(Protocol):
         self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
     ) -> bool: ...
 
+    def update_unless_final(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> bool: ...
+
 
 class DynamoLedger:
     """``Ledger`` over a boto3 DynamoDB client and a table name."""
@@ -105,19 +121,7 @@ class DynamoLedger:
         *,
         rule_outcomes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        for index, (key, value) in enumerate(changes.items()):
-            names[f"#k{index}"] = key
-            values[f":v{index}"] = _SERIALIZER.serialize(_decimals(value))
-            sets.append(f"#k{index} = :v{index}")
-        if rule_outcomes:
-            names["#rules"] = "rules"
-            for index, (rule, outcome) in enumerate(rule_outcomes.items()):
-                names[f"#r{index}"] = rule
-                values[f":r{index}"] = _SERIALIZER.serialize(_decimals(outcome))
-                sets.append(f"#rules.#r{index} = :r{index}")
+        names, values, sets = _set_expression(changes, rule_outcomes)
         if not sets:
             return
         with aws_call("updating the delivery ledger"):
@@ -128,6 +132,48 @@ class DynamoLedger:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
+
+    def update_unless_final(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        """``update``, unless the delivery has ended or one of the rules is done; False then.
+
+        A retry or a dead letter recorded by a second receive of the same message
+        (its visibility timeout ran out) must not undo what the first one finished.
+        """
+        names, values, sets = _set_expression(changes, rule_outcomes)
+        if not sets:
+            return True
+        names["#status"] = "status"
+        finals = sorted(FINAL_STATUSES)
+        values.update({f":f{i}": _SERIALIZER.serialize(v) for i, v in enumerate(finals)})
+        final_list = ", ".join(f":f{i}" for i in range(len(finals)))
+        conditions = [f"(attribute_not_exists(#status) OR NOT (#status IN ({final_list})))"]
+        if rule_outcomes:
+            names["#outcome"] = "outcome"
+            values.update({f":d{i}": _SERIALIZER.serialize(v)
+                           for i, v in enumerate(_DONE_OUTCOMES)})
+        done_list = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
+        for index in range(len(rule_outcomes or {})):
+            conditions.append(f"(attribute_not_exists(#rules.#r{index}) OR "
+                              f"NOT (#rules.#r{index}.#outcome IN ({done_list})))")
+        with aws_call("updating the delivery ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table, Key=_key(source, delivery_id),
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=" AND ".join(conditions),
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
 
     def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]:
         """Up to ``limit`` items of ``source``, newest first."""
@@ -189,6 +235,26 @@ class DynamoLedger:
                     return False
                 raise
         return True
+
+
+def _set_expression(
+    changes: dict[str, Any], rule_outcomes: dict[str, dict[str, Any]] | None
+) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """Names, values and ``SET`` clauses for changes and rule outcomes."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    for index, (key, value) in enumerate(changes.items()):
+        names[f"#k{index}"] = key
+        values[f":v{index}"] = _SERIALIZER.serialize(_decimals(value))
+        sets.append(f"#k{index} = :v{index}")
+    if rule_outcomes:
+        names["#rules"] = "rules"
+        for index, (rule, outcome) in enumerate(rule_outcomes.items()):
+            names[f"#r{index}"] = rule
+            values[f":r{index}"] = _SERIALIZER.serialize(_decimals(outcome))
+            sets.append(f"#rules.#r{index} = :r{index}")
+    return names, values, sets
 
 
 def rule_outcome_update(table: str, write: RuleOutcomeWrite) -> dict[str, Any]:
@@ -262,6 +328,21 @@ class InMemoryLedger:
         if item is None or item.get("status") != status:
             return False
         self.update(source, delivery_id, changes)
+        return True
+
+    def update_unless_final(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        item = self.items.get((source, delivery_id)) or {}
+        if item.get("status") in FINAL_STATUSES or any(
+                rule_is_done(item, rule) for rule in (rule_outcomes or {})):
+            return False
+        self.update(source, delivery_id, changes, rule_outcomes=rule_outcomes)
         return True
 
     def reopen(self, source: str, delivery_id: str, now: float) -> bool:

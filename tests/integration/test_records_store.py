@@ -113,3 +113,22 @@ def test_reopen_and_the_conditional_queued_mark(ledger):
     item = ledger.get("example", delivery_id)
     assert (item["status"], item["redrives"], item["redriven_at"]) == ("queued", 1, NOW)
     assert "next_attempt_at" not in item
+
+
+def test_a_retry_or_dead_letter_write_never_undoes_a_finished_delivery_or_rule(ledger):
+    delivery_id = f"store-{uuid.uuid4().hex[:8]}"
+    ledger.create({"source": "example", "delivery_id": delivery_id, "status": "queued",
+                   "rules": {}})
+    retrying = {"contact-updated": {"outcome": "retrying", "code": "RECORD_BUSY"}}
+    assert ledger.update_unless_final("example", delivery_id, {"waits": 1},
+                                      rule_outcomes=retrying)
+    ledger.update("example", delivery_id, {},
+                  rule_outcomes={"contact-updated": {"outcome": "applied"}})
+    assert not ledger.update_unless_final("example", delivery_id, {"waits": 2},
+                                          rule_outcomes=retrying)
+    assert ledger.update_unless_final("example", delivery_id, {"waits": 2})
+    ledger.update("example", delivery_id, {"status": "applied"})
+    assert not ledger.update_unless_final("example", delivery_id, {"status": "dead"})
+    item = ledger.get("example", delivery_id)
+    assert (item["status"], item["waits"], item["rules"]["contact-updated"]["outcome"]) == (
+        "applied", 2, "applied")
