@@ -38,10 +38,14 @@ def record_state_key(connection: str, plan: PlannedUpdate) -> str:
     """The records table's key of the record ``plan`` updates, on ``connection``.
 
     ``record#{connection}#{module}#{record id}``; a record found by an External
-    ID is ``...#{field}={value}`` (Zoho ids are digits, field names start with a
+    ID is ``...#{field}={sha256 of the value}``: the value came from a payload and
+    is kept out of the table (Zoho ids are digits, field names start with a
     letter, so the two never meet).
     """
-    record = f"{plan.external_field}={plan.record}" if plan.external_field else plan.record
+    record = plan.record
+    if plan.external_field:
+        digest = hashlib.sha256(plan.record.encode("utf-8", "surrogatepass")).hexdigest()
+        record = f"{plan.external_field}={digest}"
     return f"record#{connection}#{plan.module}#{record}"
 
 

@@ -1,5 +1,7 @@
 """The ordering guard's and the credit saver's decisions (pure)."""
 
+import hashlib
+
 import pytest
 
 from chalicelib.delivery.guard import (
@@ -76,11 +78,11 @@ def test_a_body_with_text_no_utf_8_can_hold_still_has_a_digest():
     assert len(body_digest(plan({"data": [{"Notes_Field": "\ud800"}]}))) == 64
 
 
-def test_the_state_key_names_connection_module_and_record_or_external_id():
+def test_the_state_key_names_connection_module_and_record_or_a_hash_of_the_external_id():
     assert record_state_key("default", plan()) == (
         "record#default#Contacts#5725767000000524157")
-    assert record_state_key("eu", plan(record="cus_1", external_field="Stripe_Customer_Id")) == (
-        "record#eu#Contacts#Stripe_Customer_Id=cus_1")
+    key = record_state_key("eu", plan(record="cus_1", external_field="Stripe_Customer_Id"))
+    assert key == "record#eu#Contacts#Stripe_Customer_Id=" + hashlib.sha256(b"cus_1").hexdigest()
 
 
 def test_an_equal_body_is_unchanged_unless_the_rule_sends_every_body():
