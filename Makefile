@@ -31,7 +31,7 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check app.py chalicelib devstack zwa tests
+	$(BIN)/python -m ruff check app.py chalicelib devstack zwa tests benchmarks
 	$(BIN)/python -m mypy app.py chalicelib zwa
 
 sandbox: $(STAMP)

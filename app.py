@@ -39,6 +39,7 @@ from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
 from chalicelib.stores.queues import SqsQueue
+from chalicelib.stores.records import DynamoRecordStore
 from chalicelib.stores.search_cache import DynamoSearchCache
 from chalicelib.stores.secrets import SecretsManagerStore
 from chalicelib.zoho.client import ZohoClient
@@ -97,6 +98,8 @@ def get_worker() -> WorkerServices:
         settings = get_settings()
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         secrets = SecretsManagerStore(boto3.client("secretsmanager"))
+        records = DynamoRecordStore(dynamodb, settings.records_table, settings.deliveries_table,
+                                    ttl_days=settings.ledger_ttl_days)
         session = requests.Session()
         clients: dict[str, ZohoClient] = {}
 
@@ -104,7 +107,7 @@ def get_worker() -> WorkerServices:
             if connection not in clients:
                 tokens = TokenProvider(
                     secrets, session, connection_secret_id(settings.secret_prefix, connection),
-                    timeout=settings.token_timeout_seconds,
+                    timeout=settings.token_timeout_seconds, leases=records, connection=connection,
                 )
                 clients[connection] = ZohoClient(
                     session, tokens, timeout=settings.zoho_timeout_seconds
@@ -125,6 +128,11 @@ def get_worker() -> WorkerServices:
             message_seconds=settings.token_timeout_seconds + settings.zoho_timeout_seconds
             + settings.time_margin_seconds,
             search_cache=DynamoSearchCache(dynamodb, settings.records_table),
+            records=records,
+            # A claim outlives a Zoho call, a token refresh and a second call.
+            record_lease_seconds=settings.token_timeout_seconds
+            + 2 * settings.zoho_timeout_seconds + settings.time_margin_seconds,
+            pause_seconds=settings.retry_base_seconds,
         )
     return _WORKER
 

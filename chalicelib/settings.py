@@ -20,7 +20,8 @@ class Settings:
     deliveries_table: str
     deliveries_queue: str
     dead_letter_queue: str
-    # What the adapter knows per Zoho record (search cache, ordering guard, leases).
+    # What the adapter knows about each Zoho record (ordering guard, credit saver,
+    # search cache) and short leases, in one table keyed by ``pk``.
     records_table: str = "zwa-records"
     mapping_cache_seconds: float = 60.0
     ledger_ttl_days: int = 14
@@ -68,8 +69,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values["ledger_ttl_days"] = int(environ["ZWA_LEDGER_TTL_DAYS"])
         except ValueError as exc:
             raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
+    if environ.get("ZWA_RECORDS_TABLE"):
+        values["records_table"] = environ["ZWA_RECORDS_TABLE"]
     return Settings(
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
-        records_table=environ.get("ZWA_RECORDS_TABLE") or "zwa-records",
         **values,  # type: ignore[arg-type]
     )

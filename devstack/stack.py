@@ -4,8 +4,10 @@ Order: the AWS emulator (moto server) and the Zoho sandbox; then the stage's
 tables and queues, the ``default`` connection (the sandbox, or real Zoho when
 credentials are given), the example mappings with their signing secrets (the
 local values of ``examples/local-signing-secrets.json``) and records; then
-``chalice local`` and the local worker. Every process gets its own process
-group, so stopping the stack stops all it started.
+``chalice local`` and the local worker (or several: ``workers``). Every process
+gets its own process group, so stopping the stack stops all it started; a
+worker can also be killed outright and started again (``kill``,
+``start_worker``), as the chaos benchmark does.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class LocalStack:
     autoreload: bool = False
     # Where chalice local's and the worker's output goes: a log file, or the terminal.
     app_output: str = "file"
+    # How many local worker processes poll the queue (as Lambda runs several).
+    workers: int = 1
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -138,9 +142,26 @@ class LocalStack:
             chalice.append("--no-autoreload")
         to_terminal = self.app_output == "terminal"
         self._spawn("chalice-local", chalice, to_terminal=to_terminal)
-        self._spawn("local-worker", [python, "-m", "devstack.local_worker"],
-                    to_terminal=to_terminal)
+        for index in range(self.workers):
+            self.start_worker(index)
         self._wait_for_http("chalice-local", f"{self.api_url}/health")
+
+    @staticmethod
+    def worker_name(index: int = 0) -> str:
+        """The process name of the ``index``-th local worker (0: ``local-worker``)."""
+        return "local-worker" if index == 0 else f"local-worker-{index + 1}"
+
+    def start_worker(self, index: int = 0) -> None:
+        """Start (or start again) the ``index``-th local worker."""
+        self._spawn(self.worker_name(index), [sys.executable, "-m", "devstack.local_worker"],
+                    to_terminal=self.app_output == "terminal")
+
+    def kill(self, name: str) -> None:
+        """Kill a process outright (SIGKILL), as a crash would: no clean-up of its own."""
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def stage(self) -> Stage:
         """The ``local`` stage, pointing at this stack's AWS emulator."""

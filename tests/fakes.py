@@ -18,14 +18,15 @@ from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.queues import InMemoryQueue
 from chalicelib.stores.secrets import InMemorySecretStore
-from chalicelib.zoho.responses import APPLIED, ZohoOutcome
+from chalicelib.zoho.responses import APPLIED, STALE, ZohoOutcome
 
 
 class FakeZohoCrm:
     """Records in a dict; ``script`` holds outcomes for the next calls.
 
-    A step is 'ok', 'retry' (a Zoho 500), 'permanent' (INVALID_DATA for Email)
-    or 'bug' (a KeyError whose message is the payload's email). Search matches
+    A step is 'ok', 'retry' (a Zoho 500), 'permanent' (INVALID_DATA for Email),
+    'bug' (a KeyError whose message is the payload's email), 'limit' (a 429 for
+    the concurrency cap) or 'modified' (412 ALREADY_MODIFIED). Search matches
     like Zoho's ``equals`` on text: case-insensitive *contains*. An update of a
     record id in ``gone`` (deleted in Zoho) is refused as Zoho refuses it.
     """
@@ -36,6 +37,7 @@ class FakeZohoCrm:
         self.calls: list[PlannedUpdate] = []
         self.searches: list[tuple[str, str]] = []
         self.gone: set[str] = set()
+        self.headers: list[str | None] = []  # the If-Unmodified-Since of each call
         self.on_call: Callable[[], None] | None = None  # e.g. a slow Zoho using up time
 
     def search_records(self, module: str, criteria: str) -> list[dict[str, Any]]:
@@ -51,9 +53,11 @@ class FakeZohoCrm:
     def client(self, connection: str) -> FakeZohoCrm:
         return self
 
-    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
+    def update_record(self, plan: PlannedUpdate, *,
+                      if_unmodified_since: str | None = None) -> ZohoOutcome:
         self.calls.append(plan)
         assert plan.search_field is None, "a search plan must be located before it is sent"
+        self.headers.append(if_unmodified_since)
         if self.on_call is not None:
             self.on_call()
         if plan.record in self.gone:
@@ -67,6 +71,13 @@ class FakeZohoCrm:
         if step == "bug":
             # A bug whose message holds a payload value, as a KeyError's does.
             raise KeyError(plan.body["data"][0].get("Email"))
+        if step == "limit":
+            raise RetryableDeliveryError(Failure(
+                code="TOO_MANY_REQUESTS", message="too many concurrent requests",
+                http_status=429))
+        if step == "modified":
+            return ZohoOutcome(STALE, failure=Failure(
+                code="ALREADY_MODIFIED", message="already modified", http_status=412))
         if step == "permanent":
             raise PermanentDeliveryError(Failure(
                 code="INVALID_DATA", message="invalid data", api_name="Email",
@@ -98,11 +109,12 @@ class FlakyQueue(InMemoryQueue):
             raise UnavailableError("delaying a message failed (ServiceUnavailable)")
         super().delay(receipt_handle, seconds)
 
-    def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
+    def send(self, body: dict[str, Any], attributes: dict[str, str] | None = None,
+             delay_seconds: int = 0) -> str:
         if self.failures > 0:
             self.failures -= 1
             raise UnavailableError("sending to the queue failed (ServiceUnavailable)")
-        return super().send(body, attributes)
+        return super().send(body, attributes, delay_seconds)
 
 
 class FakeResponse:

@@ -26,6 +26,7 @@ from chalicelib.zoho.tokens import ACCOUNTS_BY_DC, TokenProvider, connection_sec
 from zwa.bootstrap import bootstrap
 from zwa.connections import check_connection, connection_document, store_connection
 from zwa.deploy import DeployError, deploy, read_deployed, worker_function_name
+from zwa.dlq_cli import add_dlq_verbs
 from zwa.doctor import DoctorContext, run_checks
 from zwa.inputs import iso_time, parse_time, read_secret
 from zwa.mapping_check import plural, put_file, validate_file
@@ -41,7 +42,7 @@ from zwa.webhook_secrets import store_signing_secret
 DESCRIPTION = "The operator's command line for the Zoho webhook adapter."
 EPILOG = "Example: zwa --stage local mapping put examples/mappings/example.json"
 TIME_KEYS = frozenset({"received_at", "updated_at", "expires_at", "next_attempt_at", "at",
-                       "saved_at"})
+                       "saved_at", "redriven_at"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--port", type=int, default=8787, help="default: 8787")
     console.set_defaults(run=_console)
     add_send_parser(verbs)
+    add_dlq_verbs(verbs, _json_flag)
     return parser
 
 

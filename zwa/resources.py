@@ -86,7 +86,7 @@ class StageResources:
     max_concurrency: int
 
     def table(self, role: str) -> TableSpec:
-        """The table playing ``role`` (mappings, deliveries)."""
+        """The table playing ``role`` (mappings, deliveries, records)."""
         return next(table for table in self.tables if table.role == role)
 
     def queue(self, role: str) -> QueueSpec:

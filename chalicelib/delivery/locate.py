@@ -44,17 +44,18 @@ AMBIGUOUS_RECORD = "AMBIGUOUS_RECORD"
 
 def send_update(
     plan: PlannedUpdate, crm: CrmRecords, cache: SearchCache, connection: str, now: float,
-    *, missed_before: bool = False,
+    *, missed_before: bool = False, if_unmodified_since: str | None = None,
 ) -> ZohoOutcome:
     """Apply ``plan`` to its record; ``missed_before``: this rule's search found nothing on
     an earlier attempt of the same delivery, so a miss now is final."""
     if plan.search_field is None:
-        return crm.update_record(plan)
+        return crm.update_record(plan, if_unmodified_since=if_unmodified_since)
     key = SearchKey(connection, plan.module, plan.search_field, plan.record)
     cached = _cached_id(cache, key, now)
     if cached is not None:
         try:
-            return crm.update_record(plan.located(cached))
+            return crm.update_record(plan.located(cached),
+                                     if_unmodified_since=if_unmodified_since)
         except PermanentDeliveryError as exc:
             if not record_is_gone(exc.failure):
                 raise
@@ -64,7 +65,8 @@ def send_update(
     record_id = _search(plan, crm, missed_before)
     _remember(cache, key, record_id, now)
     try:
-        return crm.update_record(plan.located(record_id))
+        return crm.update_record(plan.located(record_id),
+                                 if_unmodified_since=if_unmodified_since)
     except PermanentDeliveryError as exc:
         if record_is_gone(exc.failure):  # deleted between the search and the update
             _forget(cache, key, record_id)

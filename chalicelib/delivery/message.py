@@ -1,7 +1,12 @@
 """The queued delivery and its ledger statuses: the contract of the api and the worker (pure).
 
 A delivery's status moves ``received`` (recorded, enqueue not yet confirmed) ->
-``queued`` -> one of the final statuses; each rule's outcome is recorded too.
+``queued`` -> one of the final statuses; each rule's outcome is recorded too. A
+redrive puts a dead-lettered delivery back to ``queued``.
+
+A delivery that waited on Zoho's limits for so long that SQS would move its
+message to the dead-letter queue is sent again as a new message, which carries
+the attempts made so far (``prior_attempts``) and when it was first sent.
 """
 
 from __future__ import annotations
@@ -34,16 +39,23 @@ class QueuedDelivery:
     received_at: float
     headers: Mapping[str, str]
     body: Any
+    prior_attempts: int = 0
+    first_sent_at: float | None = None
 
     def to_message(self) -> dict[str, Any]:
         """The JSON object sent on the queue."""
-        return {
+        message = {
             "source": self.source,
             "delivery_id": self.delivery_id,
             "received_at": self.received_at,
             "headers": dict(self.headers),
             "body": self.body,
         }
+        if self.prior_attempts:
+            message["prior_attempts"] = self.prior_attempts
+        if self.first_sent_at is not None:
+            message["first_sent_at"] = self.first_sent_at
+        return message
 
     @classmethod
     def from_message(cls, text: str) -> QueuedDelivery:
@@ -56,6 +68,9 @@ class QueuedDelivery:
                 received_at=float(message.get("received_at", 0)),
                 headers=dict(message.get("headers") or {}),
                 body=message.get("body"),
+                prior_attempts=int(message.get("prior_attempts") or 0),
+                first_sent_at=(float(message["first_sent_at"])
+                               if message.get("first_sent_at") is not None else None),
             )
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise ValueError("the queue message is not a delivery") from exc

@@ -4,7 +4,10 @@
 (which rules, which body, success or retry or give up, how long to wait) are made
 by the pure modules, and the adapters it is given do the I/O. A rule that
 already succeeded for this delivery is never sent again, so a retry or a
-redrive repeats only what did not happen. An error nothing foresaw (a bug, a
+redrive repeats only what did not happen. Each planned update goes through its
+record's state (``record_update``): stale and unchanged ones are not sent.
+Zoho's limits and a record busy elsewhere are waits, which never use up a
+delivery's attempts. An error nothing foresaw (a bug, a
 payload a JMESPath function cannot take) ends the delivery ``failed`` with
 ``INTERNAL_ERROR``, dead-lettered like a permanent failure, instead of bringing
 the message back until the queue gives up on it.
@@ -15,14 +18,20 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
-from chalicelib.delivery.backoff import next_visibility_timeout, retries_exhausted
-from chalicelib.delivery.locate import RECORD_NOT_FOUND, send_update
+from chalicelib.delivery.backoff import (
+    is_wait,
+    next_visibility_timeout,
+    retries_exhausted,
+    wait_visibility_timeout,
+)
+from chalicelib.delivery.locate import RECORD_NOT_FOUND
 from chalicelib.delivery.message import (
     APPLIED,
     DEAD,
@@ -36,6 +45,7 @@ from chalicelib.delivery.message import (
     UNCHANGED,
     QueuedDelivery,
 )
+from chalicelib.delivery.record_update import send_planned_update
 from chalicelib.errors import (
     DeliveryError,
     Failure,
@@ -47,7 +57,7 @@ from chalicelib.errors import (
     UnavailableError,
     UnexpectedMappingError,
 )
-from chalicelib.mapping.document import MappingDocument, RetryPolicy, Rule
+from chalicelib.mapping.document import QUEUE_MAX_RECEIVE_COUNT, MappingDocument, RetryPolicy, Rule
 from chalicelib.mapping.engine import matching_rules, plan_update
 from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.observability import (
@@ -55,6 +65,7 @@ from chalicelib.observability import (
     DELIVERIES_DEAD,
     DELIVERIES_FAILED,
     DELIVERIES_IGNORED,
+    DELIVERIES_RETRIED,
     DELIVERIES_STALE,
     DELIVERIES_UNCHANGED,
     count,
@@ -63,8 +74,8 @@ from chalicelib.observability import (
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import Queue
+from chalicelib.stores.records import InMemoryRecordStore, RecordStates
 from chalicelib.stores.search_cache import InMemorySearchCache, SearchCache
-from chalicelib.zoho import responses
 from chalicelib.zoho.client import CrmRecords
 
 # The metric each final status of an attempt counts under (a retry is counted
@@ -105,6 +116,24 @@ class WorkerServices:
     message_seconds: float = 0.0
     # The search locator's found ids (the records table when deployed).
     search_cache: SearchCache = field(default_factory=InMemorySearchCache)
+    # What is known of each Zoho record (the ordering guard, the credit saver).
+    # None: kept in this container's memory, which only tests should rely on.
+    records: RecordStates = None  # type: ignore[assignment]
+    clock: Callable[[], float] = field(default=time.time)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    # How long a claim on a record lasts at most: longer than a Zoho call with
+    # one token refresh and a second call.
+    record_lease_seconds: float = 45.0
+    # How long a worker waits in place for a record another worker is updating.
+    busy_wait_seconds: float = 2.0
+    # After Zoho answered 429 on a connection, this container's deliveries of
+    # that connection wait this long before calling again.
+    pause_seconds: float = 30.0
+    paused_until: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.records is None:
+            self.records = InMemoryRecordStore(self.ledger)
 
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
@@ -120,6 +149,10 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
     if known.get("status") in FINAL_STATUSES:
         logger.info("delivery already finished", extra={"status": known.get("status")})
         return str(known["status"])
+    # A message sent again after long waits carries the attempts made before.
+    received = attempt.number
+    attempt = replace(attempt, number=attempt.number + delivery.prior_attempts,
+                      first_sent_at=delivery.first_sent_at or attempt.first_sent_at)
     document: MappingDocument | None = None
     try:
         document = services.mappings.get(delivery.source)
@@ -129,12 +162,17 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
     except (RetryableDeliveryError, UnavailableError) as exc:
         failure = exc.failure if isinstance(exc, DeliveryError) else Failure(
             code="AWS_UNAVAILABLE", message=str(exc))
+        waits = int(known.get("waits") or 0)
+        if is_wait(failure):
+            return _wait(delivery, failure, attempt, received, waits + 1, services, now, document)
         policy = document.retry if document is not None else RetryPolicy()
-        if retries_exhausted(attempt.number, now - attempt.first_sent_at, policy):
+        failed = attempt.number - waits
+        if retries_exhausted(failed, now - attempt.first_sent_at, policy):
             return _dead_letter(delivery, failure, DEAD, attempt, services, now, document)
         # A search that found nothing waits for Zoho's index at least the base delay.
         at_least = services.retry_base_seconds if isinstance(exc, SearchMissError) else 0
-        return _retry_later(delivery, failure, attempt, services, now, document, at_least)
+        return _retry_later(delivery, failure, replace(attempt, number=failed), services, now,
+                            document, total_attempts=attempt.number, at_least=at_least)
     except Exception as exc:  # noqa: BLE001 - a bug must end the delivery, not loop unseen
         return _dead_letter(
             delivery, _internal_failure(exc), FAILED, attempt, services, now, document)
@@ -210,13 +248,17 @@ def _apply(
         name for name, outcome in (known.get("rules") or {}).items()
         if isinstance(outcome, dict) and outcome.get("outcome") in DONE_RULE_OUTCOMES
     }
-    outcomes = []
+    outcomes = {
+        name: str(outcome.get("outcome")) for name, outcome in (known.get("rules") or {}).items()
+        if name in done and isinstance(outcome, dict)
+    }
     for rule in rules:
         if rule.name in done:
             continue
         try:
-            outcomes.append(_apply_rule(rule, delivery, document, services, now,
-                                        missed_before=_searched_in_vain(known, rule.name)))
+            outcomes[rule.name] = _apply_rule(
+                rule, delivery, document, services, now,
+                missed_before=_searched_in_vain(known, rule.name))
         except UnavailableError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded against its rule
@@ -225,25 +267,25 @@ def _apply(
             _record_rule(services, delivery, rule.name, {
                 "outcome": kind, "module": rule.module, "code": error.failure.code})
             raise error from exc
-    return STALE if outcomes and all(o == STALE for o in outcomes) else APPLIED
+    return delivery_status([outcomes.get(rule.name, APPLIED) for rule in rules])
+
+
+def delivery_status(rule_outcomes: list[str]) -> str:
+    """A delivery's status from its rules': applied if any was, else unchanged, else stale."""
+    for status in (APPLIED, UNCHANGED):
+        if status in rule_outcomes:
+            return status
+    return STALE if rule_outcomes else APPLIED
 
 
 def _apply_rule(
     rule: Rule, delivery: QueuedDelivery, document: MappingDocument, services: WorkerServices,
     now: float, *, missed_before: bool = False,
 ) -> str:
-    """Map one rule, send its update (finding its record first), record its outcome."""
+    """Map one rule and send its update under its record's state; returns the rule's outcome."""
     plan = plan_update(rule, delivery.body, delivery.headers)
-    outcome = send_update(plan, services.zoho(document.connection), services.search_cache,
-                          document.connection, now, missed_before=missed_before)
-    result = STALE if outcome.kind == responses.STALE else APPLIED
-    recorded: dict[str, Any] = {
-        "outcome": result, "module": plan.module, "record_id": outcome.record_id, "at": now,
-    }
-    if plan.omitted:  # the fields left out for want of a value: names only
-        recorded["omitted"] = list(plan.omitted)
-    _record_rule(services, delivery, rule.name, recorded)
-    return result
+    return send_planned_update(plan, rule, delivery, document.connection, services,
+                               missed_before=missed_before)
 
 
 def _searched_in_vain(known: dict[str, Any], rule: str) -> bool:
@@ -267,7 +309,9 @@ def _rule_error(exc: Exception, rule: str) -> DeliveryError:
 def _record_rule(
     services: WorkerServices, delivery: QueuedDelivery, rule: str, outcome: dict[str, Any]
 ) -> None:
-    services.ledger.update(delivery.source, delivery.delivery_id, {}, rule_outcomes={rule: outcome})
+    # A second receive of the same message never undoes a rule the first finished.
+    services.ledger.update_unless_final(
+        delivery.source, delivery.delivery_id, {}, rule_outcomes={rule: outcome})
 
 
 def _finish(
@@ -289,22 +333,62 @@ def _finish(
 
 def _retry_later(
     delivery: QueuedDelivery, failure: Failure, attempt: Attempt, services: WorkerServices,
-    now: float, document: MappingDocument | None, at_least: float = 0,
+    now: float, document: MappingDocument | None, *, total_attempts: int, at_least: float = 0,
 ) -> str:
+    """Back off after failed attempt ``attempt.number`` (waits not counted), ``at_least`` s."""
     seconds = max(math.ceil(at_least), next_visibility_timeout(
         attempt.number, services.retry_base_seconds, services.retry_cap_seconds, services.draw()
     ))
     try:
         services.queue.delay(attempt.receipt_handle, seconds)
-        services.ledger.update(delivery.source, delivery.delivery_id, {
-            **_attempt_fields(attempt, now, document), "status": QUEUED,
-            "last_error": failure.to_dict(), "next_attempt_at": now + seconds,
+        services.ledger.update_unless_final(delivery.source, delivery.delivery_id, {
+            **_attempt_fields(replace(attempt, number=total_attempts), now, document),
+            "status": QUEUED, "last_error": failure.to_dict(), "next_attempt_at": now + seconds,
         })
     except UnavailableError:
         logger.warning("could not record the retry; the queue's own timeout applies")
     logger.warning("delivery will be retried", extra={
         "code": failure.code, "attempt": attempt.number, "delay_seconds": seconds})
     raise RetryLaterError(f"{failure.code}: retry in {seconds}s")
+
+
+def _wait(
+    delivery: QueuedDelivery, failure: Failure, attempt: Attempt, received: int, waits: int,
+    services: WorkerServices, now: float, document: MappingDocument | None,
+) -> str:
+    """Wait out a limit: a longer delay, and no attempt used up.
+
+    A message received almost as often as the queue's redrive allows would
+    go to the dead-letter queue on its next receive, without the ledger
+    knowing; it is sent again as a new message instead (the old one is deleted
+    once this returns), carrying the attempts made so far.
+    """
+    at_least = float(failure.details.get("retry_after_seconds") or 0)
+    seconds = wait_visibility_timeout(
+        waits, services.retry_base_seconds, services.retry_cap_seconds, services.draw(), at_least)
+    fields = {**_attempt_fields(attempt, now, document), "status": QUEUED, "waits": waits,
+              "last_error": failure.to_dict(), "next_attempt_at": now + seconds}
+    logger.warning("delivery waits", extra={
+        "code": failure.code, "attempt": attempt.number, "delay_seconds": seconds})
+    if received >= QUEUE_MAX_RECEIVE_COUNT - 1:
+        again = replace(delivery, prior_attempts=attempt.number,
+                        first_sent_at=attempt.first_sent_at)
+        try:
+            services.queue.send(again.to_message(), delay_seconds=seconds)
+        except UnavailableError as exc:
+            raise RetryLaterError(str(exc)) from exc
+        try:
+            services.ledger.update_unless_final(delivery.source, delivery.delivery_id, fields)
+        except UnavailableError:
+            logger.warning("could not record the wait; the new message carries the delivery")
+        count(DELIVERIES_RETRIED)
+        return QUEUED
+    try:
+        services.queue.delay(attempt.receipt_handle, seconds)
+        services.ledger.update_unless_final(delivery.source, delivery.delivery_id, fields)
+    except UnavailableError:
+        logger.warning("could not record the wait; the queue's own timeout applies")
+    raise RetryLaterError(f"{failure.code}: wait {seconds}s")
 
 
 def _dead_letter(
@@ -316,7 +400,8 @@ def _dead_letter(
             "source": delivery.source, "delivery_id": delivery.delivery_id,
             "failure_code": failure.code, "failure": _json(failure), "status": status,
         })
-        services.ledger.update(delivery.source, delivery.delivery_id, {
+        # Unless another receive of the same message finished it meanwhile.
+        services.ledger.update_unless_final(delivery.source, delivery.delivery_id, {
             **_attempt_fields(attempt, now, document), "status": status,
             "last_error": failure.to_dict(), "next_attempt_at": None,
         })

@@ -41,12 +41,6 @@ SCHEME_TOLERANCE_SECONDS = {
     "standard-webhooks": 300, "stripe": 300, "calendly": 180, "hubspot-v3": 300, "hmac": 300,
 }
 SIGNATURE_SCHEMES = frozenset({"none", "hmac", *PROVIDER_SCHEMES})
-# Part of the language, not yet carried out by this version: refused when saved
-# rather than silently ignored.
-NOT_YET_SUPPORTED = {
-    "event_time": "the ordering guard",
-    "if_unmodified_since": "the ordering guard",
-}
 _DOCUMENT_KEYS = frozenset(
     {"source", "enabled", "connection", "verify", "delivery_id", "max_body_bytes", "retry",
      "rules", "each", "description", "version"}
@@ -152,13 +146,19 @@ class Rule:
     skip_cadences: bool = False
     layout_id: str | None = None
     skip_unchanged: bool = True
+    # The ordering guard: when the event happened, and whether Zoho is asked to
+    # refuse the update (412) when the record changed after that time.
+    event_time: Expression | None = None
+    if_unmodified_since: bool = False
 
     @property
     def expressions(self) -> tuple[Expression, ...]:
-        """Every expression of the rule: its filter, its record locator, its fields."""
+        """Every expression of the rule: its filter, its record locator, its time, its fields."""
         found = [self.record.value]
         if self.when is not None:
             found.append(self.when)
+        if self.event_time is not None:
+            found.append(self.event_time)
         for spec in self.fields:
             if spec.expression is not None:
                 found.append(spec.expression)
@@ -231,9 +231,6 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
     if not isinstance(raw, dict):
         raise MappingDocumentError(["the mapping document must be a JSON object"])
     problems.unknown_keys("", raw, _DOCUMENT_KEYS)
-    for key, feature in NOT_YET_SUPPORTED.items():
-        if key in raw and raw[key] not in (None, False):
-            problems.add(key, f"{feature} is not supported by this version")
     source = raw.get("source")
     if not isinstance(source, str) or not _NAME.match(source):
         problems.add("source", "must be a name of letters, digits, '-', '_' or '.'")
@@ -403,9 +400,6 @@ def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
         problems.add(where, "a rule must be an object")
         return None
     problems.unknown_keys(where, raw, _RULE_KEYS)
-    for key, feature in NOT_YET_SUPPORTED.items():
-        if key in raw and raw[key] not in (None, False):
-            problems.add(f"{where}.{key}", f"{feature} is not supported by this version")
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         problems.add(f"{where}.name", "every rule needs a name of letters, digits, '-' or '_'")
@@ -424,9 +418,15 @@ def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
             trigger = None
         else:
             trigger = tuple(trigger)
-    for flag in ("skip_cadences", "skip_unchanged"):
+    for flag in ("skip_cadences", "skip_unchanged", "if_unmodified_since"):
         if flag in raw and not isinstance(raw[flag], bool):
             problems.add(f"{where}.{flag}", "must be true or false")
+    event_time = None
+    if raw.get("event_time") is not None:
+        event_time = problems.expression(f"{where}.event_time", raw["event_time"])
+    if raw.get("if_unmodified_since") is True and raw.get("event_time") is None:
+        problems.add(f"{where}.if_unmodified_since",
+                     "needs event_time: the header carries the event's time")
     layout_id = raw.get("layout_id")
     if layout_id is not None and not (isinstance(layout_id, str) and layout_id.isdigit()):
         problems.add(f"{where}.layout_id", "must be a layout id as a string of digits")
@@ -451,6 +451,8 @@ def _parse_rule(raw: Any, where: str, problems: _Problems) -> Rule | None:
         skip_cadences=bool(raw.get("skip_cadences", False)),
         layout_id=layout_id,
         skip_unchanged=bool(raw.get("skip_unchanged", True)),
+        event_time=event_time,
+        if_unmodified_since=raw.get("if_unmodified_since") is True,
     )
 
 

@@ -5,4 +5,6 @@
 - ``queues``: the deliveries queue and its dead-letter queue in SQS.
 - ``secrets``: Secrets Manager (webhook signing keys, Zoho connections).
 - ``search_cache``: the ``search`` locator's found ids, in the per-record state table.
+- ``records``: what the adapter knows of each Zoho record (claims, the newest
+  event applied, the last body applied) and short leases, in one DynamoDB table.
 """

@@ -7,22 +7,51 @@ A ``received`` item is claimed (``claimed_by``, ``claimed_at``) by the request t
 queues it; taking it over is conditional too, so that two racing requests never
 both queue it (see ``chalicelib.ingest.claim``).
 Items hold ids, statuses, counts, times and Zoho error codes, never payload values.
+
+A rule's outcome after a Zoho call is written in one transaction with the
+record's state (``stores.records``): ``rule_outcome_update`` is the ledger's
+part of it. ``reopen`` puts a dead-lettered delivery back to ``queued`` for a
+redrive, since the worker leaves finished deliveries alone.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.delivery.message import (
+    DEAD,
+    DONE_RULE_OUTCOMES,
+    FAILED,
+    FINAL_STATUSES,
+    QUEUED,
+    RECEIVED,
+)
 from chalicelib.stores.aws import aws_call, error_code
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
+# A rule that ended so is never sent again for the same delivery.
+_DONE_OUTCOMES = tuple(sorted(DONE_RULE_OUTCOMES))
+# Statuses a redrive may reopen: a dead letter's, and 'queued'/'received' for a
+# message the queue's own redrive moved without the worker recording an end.
+REOPENABLE_STATUSES = (FAILED, DEAD, QUEUED, RECEIVED)
+
+
+@dataclass(frozen=True)
+class RuleOutcomeWrite:
+    """One rule's outcome for one delivery, written only if the rule is not done yet."""
+
+    source: str
+    delivery_id: str
+    rule: str
+    outcome: dict[str, Any]
 
 
 class Ledger(Protocol):
@@ -50,6 +79,21 @@ class Ledger(Protocol):
     def release(self, source: str, delivery_id: str, token: str) -> None: ...
 
     def mark_queued(self, source: str, delivery_id: str, now: float) -> None: ...
+
+    def reopen(self, source: str, delivery_id: str, now: float) -> bool: ...
+
+    def update_if_status(
+        self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
+    ) -> bool: ...
+
+    def update_unless_final(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> bool: ...
 
 
 # The condition of a claim: still 'received', and no live claim on it.
@@ -94,19 +138,7 @@ class DynamoLedger:
         *,
         rule_outcomes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        for index, (key, value) in enumerate(changes.items()):
-            names[f"#k{index}"] = key
-            values[f":v{index}"] = _SERIALIZER.serialize(_decimals(value))
-            sets.append(f"#k{index} = :v{index}")
-        if rule_outcomes:
-            names["#rules"] = "rules"
-            for index, (rule, outcome) in enumerate(rule_outcomes.items()):
-                names[f"#r{index}"] = rule
-                values[f":r{index}"] = _SERIALIZER.serialize(_decimals(outcome))
-                sets.append(f"#rules.#r{index} = :r{index}")
+        names, values, sets = _set_expression(changes, rule_outcomes)
         if not sets:
             return
         with aws_call("updating the delivery ledger"):
@@ -117,6 +149,48 @@ class DynamoLedger:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
+
+    def update_unless_final(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        """``update``, unless the delivery has ended or one of the rules is done; False then.
+
+        A retry or a dead letter recorded by a second receive of the same message
+        (its visibility timeout ran out) must not undo what the first one finished.
+        """
+        names, values, sets = _set_expression(changes, rule_outcomes)
+        if not sets:
+            return True
+        names["#status"] = "status"
+        finals = sorted(FINAL_STATUSES)
+        values.update({f":f{i}": _SERIALIZER.serialize(v) for i, v in enumerate(finals)})
+        final_list = ", ".join(f":f{i}" for i in range(len(finals)))
+        conditions = [f"(attribute_not_exists(#status) OR NOT (#status IN ({final_list})))"]
+        if rule_outcomes:
+            names["#outcome"] = "outcome"
+            values.update({f":d{i}": _SERIALIZER.serialize(v)
+                           for i, v in enumerate(_DONE_OUTCOMES)})
+        done_list = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
+        for index in range(len(rule_outcomes or {})):
+            conditions.append(f"(attribute_not_exists(#rules.#r{index}) OR "
+                              f"NOT (#rules.#r{index}.#outcome IN ({done_list})))")
+        with aws_call("updating the delivery ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table, Key=_key(source, delivery_id),
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=" AND ".join(conditions),
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
 
     def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]:
         """Up to ``limit`` items of ``source``, newest first."""
@@ -156,6 +230,56 @@ class DynamoLedger:
                 raise
         return True
 
+
+    def update_if_status(
+        self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
+    ) -> bool:
+        """Apply ``changes`` only while the item's status is ``status``; False otherwise.
+
+        The api marks a delivery ``queued`` after sending it, and a fast worker
+        may have finished it in between: its final status must not be undone.
+        """
+        names = {"#status": "status", **{f"#k{i}": key for i, key in enumerate(changes)}}
+        values = {":expected": status, **{f":v{i}": v for i, v in enumerate(changes.values())}}
+        sets = ", ".join(f"#k{i} = :v{i}" for i in range(len(changes)))
+        with aws_call("updating the delivery ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table, Key=_key(source, delivery_id),
+                    UpdateExpression=f"SET {sets}", ConditionExpression="#status = :expected",
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=_serialize(values))
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def reopen(self, source: str, delivery_id: str, now: float) -> bool:
+        """Set a dead-lettered delivery back to ``queued``; False when it ended otherwise."""
+        values = {":queued": QUEUED, ":now": now, ":empty": {}, ":one": 1,
+                  **{f":s{i}": status for i, status in enumerate(REOPENABLE_STATUSES)}}
+        reopenable = ", ".join(f":s{i}" for i in range(len(REOPENABLE_STATUSES)))
+        with aws_call("reopening a delivery in the ledger"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(source, delivery_id),
+                    UpdateExpression="SET #status = :queued,"
+                                     " #rules = if_not_exists(#rules, :empty),"
+                                     " updated_at = :now, redriven_at = :now"
+                                     " REMOVE next_attempt_at ADD redrives :one",
+                    ConditionExpression=f"attribute_not_exists(delivery_id) OR "
+                                        f"#status IN ({reopenable})",
+                    ExpressionAttributeNames={"#status": "status", "#rules": "rules"},
+                    ExpressionAttributeValues=_serialize(values),
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+
     def release(self, source: str, delivery_id: str, token: str) -> None:
         """Give up a claim this token holds (nothing happens when it holds none)."""
         with aws_call("releasing the delivery in the ledger"):
@@ -189,6 +313,52 @@ class DynamoLedger:
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise
+
+def _set_expression(
+    changes: dict[str, Any], rule_outcomes: dict[str, dict[str, Any]] | None
+) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """Names, values and ``SET`` clauses for changes and rule outcomes."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    for index, (key, value) in enumerate(changes.items()):
+        names[f"#k{index}"] = key
+        values[f":v{index}"] = _SERIALIZER.serialize(_decimals(value))
+        sets.append(f"#k{index} = :v{index}")
+    if rule_outcomes:
+        names["#rules"] = "rules"
+        for index, (rule, outcome) in enumerate(rule_outcomes.items()):
+            names[f"#r{index}"] = rule
+            values[f":r{index}"] = _SERIALIZER.serialize(_decimals(outcome))
+            sets.append(f"#rules.#r{index} = :r{index}")
+    return names, values, sets
+
+
+def rule_outcome_update(table: str, write: RuleOutcomeWrite) -> dict[str, Any]:
+    """The ledger's part of a ``TransactWriteItems``: set one rule's outcome, unless done.
+
+    The condition makes a second worker that handled the same message (its
+    visibility timeout ran out) fail the whole transaction instead of writing
+    ``unchanged`` over the first one's ``applied``.
+    """
+    values = {":o": write.outcome, **{f":d{i}": v for i, v in enumerate(_DONE_OUTCOMES)}}
+    done = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
+    return {
+        "TableName": table,
+        "Key": _key(write.source, write.delivery_id),
+        "UpdateExpression": "SET #rules.#rule = :o",
+        "ConditionExpression": f"attribute_not_exists(#rules.#rule) OR "
+                               f"NOT (#rules.#rule.#outcome IN ({done}))",
+        "ExpressionAttributeNames": {"#rules": "rules", "#rule": write.rule,
+                                     "#outcome": "outcome"},
+        "ExpressionAttributeValues": _serialize(values),
+    }
+
+
+def rule_is_done(item: dict[str, Any] | None, rule: str) -> bool:
+    """Whether a ledger item records ``rule`` as done (applied, unchanged or stale)."""
+    outcome = ((item or {}).get("rules") or {}).get(rule)
+    return isinstance(outcome, dict) and outcome.get("outcome") in _DONE_OUTCOMES
 
 
 class InMemoryLedger:
@@ -256,6 +426,42 @@ class InMemoryLedger:
         items.sort(key=lambda item: item.get("received_at", 0), reverse=True)
         return items[:limit]
 
+    def update_if_status(
+        self, source: str, delivery_id: str, status: str, changes: dict[str, Any]
+    ) -> bool:
+        item = self.items.get((source, delivery_id))
+        if item is None or item.get("status") != status:
+            return False
+        self.update(source, delivery_id, changes)
+        return True
+
+    def update_unless_final(
+        self,
+        source: str,
+        delivery_id: str,
+        changes: dict[str, Any],
+        *,
+        rule_outcomes: dict[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        item = self.items.get((source, delivery_id)) or {}
+        if item.get("status") in FINAL_STATUSES or any(
+                rule_is_done(item, rule) for rule in (rule_outcomes or {})):
+            return False
+        self.update(source, delivery_id, changes, rule_outcomes=rule_outcomes)
+        return True
+
+    def reopen(self, source: str, delivery_id: str, now: float) -> bool:
+        item = self.items.get((source, delivery_id))
+        if item is not None and item.get("status") not in REOPENABLE_STATUSES:
+            return False
+        item = self.items.setdefault(
+            (source, delivery_id), {"source": source, "delivery_id": delivery_id})
+        item.setdefault("rules", {})
+        item.pop("next_attempt_at", None)
+        item.update({"status": QUEUED, "updated_at": now, "redriven_at": now,
+                     "redrives": int(item.get("redrives", 0)) + 1})
+        return True
+
 
 def _key(source: str, delivery_id: str) -> dict[str, Any]:
     return {"source": {"S": source}, "delivery_id": {"S": delivery_id}}
@@ -283,9 +489,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+def serialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A dict of plain values as DynamoDB attribute values (floats become Decimals)."""
     return {key: _SERIALIZER.serialize(_decimals(value)) for key, value in item.items()}
 
 
-def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as plain values (Decimals become int or float)."""
     return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
+
+
+_serialize, _deserialize = serialize_item, deserialize_item

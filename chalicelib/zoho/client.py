@@ -2,11 +2,15 @@
 
 ``PUT {api_domain}/crm/v8/{module}/{record}`` with ``{"data": [record], ...}``;
 with an External ID locator the external value stands in for the id and
-``X-EXTERNAL: {module}.{field}`` says which field it is. Besides the update:
+``X-EXTERNAL: {module}.{field}`` says which field it is. With an
+``If-Unmodified-Since`` time, Zoho refuses the update (412 ``ALREADY_MODIFIED``,
+the ``stale`` outcome) when the record changed after it. Besides the update:
 ``GET /crm/v8/{module}/search`` (the ``search`` locator) and
 ``GET /crm/v8/settings/fields`` (checking a mapping against the module's fields).
-A 401 ``INVALID_TOKEN`` gets one refresh and one more try; every other answer is
-classified once. Each call's latency is recorded (``ZohoLatency``, in milliseconds).
+A 401 ``INVALID_TOKEN`` gets one refresh and one more try (two, when the first
+refresh found a token another worker stored and Zoho refused that one too);
+every other answer is classified once. Each call's latency is recorded
+(``ZohoLatency``, in milliseconds).
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ def record_url(plan: PlannedUpdate) -> str:
 class RecordUpdater(Protocol):
     """What the worker needs of Zoho: apply one planned update."""
 
-    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome: ...
+    def update_record(
+        self, plan: PlannedUpdate, *, if_unmodified_since: str | None = None
+    ) -> ZohoOutcome: ...
 
 
 class CrmRecords(RecordUpdater, Protocol):
@@ -77,11 +83,18 @@ class ZohoClient:
         self._tokens = tokens
         self._timeout = timeout
 
-    def update_record(self, plan: PlannedUpdate) -> ZohoOutcome:
-        """Apply ``plan``; returns the applied or stale outcome, raises for the rest."""
+    def update_record(
+        self, plan: PlannedUpdate, *, if_unmodified_since: str | None = None
+    ) -> ZohoOutcome:
+        """Apply ``plan``; returns the applied or stale outcome, raises for the rest.
+
+        ``if_unmodified_since`` (ISO 8601 with an offset) goes as the header of
+        that name.
+        """
         url = record_url(plan)
+        extra = {"If-Unmodified-Since": if_unmodified_since} if if_unmodified_since else {}
         outcome = self._authorized(
-            lambda token: self._put(url, plan, token),
+            lambda token: self._put(url, plan, token, extra),
             lambda answer: answer.failure if answer.kind == REFRESH_TOKEN else None)
         if outcome.kind in (APPLIED, STALE):
             return outcome
@@ -117,9 +130,11 @@ class ZohoClient:
             raise RetryableDeliveryError(token_rejected(refused.http_status, refused.code))
         return answer
 
-    def _put(self, url: str, plan: PlannedUpdate, token: AccessToken) -> ZohoOutcome:
+    def _put(
+        self, url: str, plan: PlannedUpdate, token: AccessToken, extra: dict[str, str]
+    ) -> ZohoOutcome:
         url = token.api_domain + url
-        headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
+        headers = {"Authorization": f"Zoho-oauthtoken {token.value}", **extra}
         if plan.external_header:
             headers["X-EXTERNAL"] = plan.external_header
         started = time.monotonic()

@@ -8,10 +8,20 @@ is refreshed, and the new one is written back so other workers reuse it (Zoho
 allows 10 new tokens per refresh token per 10 minutes). Calls go to the
 ``api_domain`` the token endpoint returned, never a hard-coded domain.
 
-The refresh budget is guarded twice: a new token is kept in memory before it is
-written back, so a failed write costs no second refresh; and when Zoho refuses a
+One refresh for all workers: a worker that needs a new token takes a short
+lease in DynamoDB (``stores.records.Leases``, ``lease#token#{secret id}``) and
+reads the secret once more under it (another worker may have just stored a
+token); the others wait briefly, re-reading the secret, and use the token the
+lease holder stored. A lease ends on its own after ``timeout`` plus a margin, so
+a worker that dies while refreshing delays the others, never blocks them.
+
+The refresh budget is guarded too: a new token is kept in memory before it is
+written back, so a failed write costs no second refresh; when Zoho refuses a
 token made just now, no new one is made for ``COOL_DOWN_SECONDS`` (the
-deliveries wait with their backoff as ``TOKEN_REJECTED``).
+deliveries wait with their backoff as ``TOKEN_REJECTED``); and Zoho's
+``Access Denied`` throttle makes every worker of the connection wait
+``THROTTLE_SECONDS`` (a marker in the same table, ``lease#token-throttle#...``)
+before any of them asks for a token again.
 
 ``parse_token_response`` is pure; ``TokenProvider`` does the I/O.
 """
@@ -21,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +45,7 @@ from chalicelib.errors import (
     UnavailableError,
 )
 from chalicelib.observability import TOKEN_ERRORS, TOKEN_REFRESHES, count, logger
+from chalicelib.stores.records import Leases
 from chalicelib.stores.secrets import SecretNotFoundError, SecretStore
 
 REFRESH_MARGIN_SECONDS = 300
@@ -41,6 +53,14 @@ REFRESH_MARGIN_SECONDS = 300
 # persistent 401 (a revoked grant, a wrong data centre) would otherwise spend the
 # 10-per-10-minutes budget one delivery at a time.
 COOL_DOWN_SECONDS = 300
+# After Zoho's "Access Denied" (10 new tokens per refresh token per 10 minutes),
+# no worker of the connection asks for a token for this long: asking sooner only
+# keeps the block on.
+THROTTLE_SECONDS = 300
+# A refresh lease outlives the token request by this much.
+LEASE_MARGIN_SECONDS = 5.0
+# How often a worker waiting for another's refresh reads the secret again.
+WAIT_POLL_SECONDS = 0.25
 DEFAULT_LIFETIME_SECONDS = 3600.0  # Zoho's access tokens live an hour
 ACCOUNTS_BY_DC = {
     "us": "https://accounts.zoho.com",
@@ -99,11 +119,14 @@ def cached_token(connection: dict[str, Any]) -> AccessToken | None:
         return None
 
 
-def parse_token_response(status: int, body: Any, now: float) -> AccessToken:
+def parse_token_response(
+    status: int, body: Any, now: float, connection: str | None = None
+) -> AccessToken:
     """The token in a refresh answer, or the delivery error it means.
 
     Zoho answers errors with HTTP 200 too, so the answer is judged by the
-    presence of ``access_token``, whatever the status.
+    presence of ``access_token``, whatever the status. ``connection`` names the
+    connection in the error a person has to act on.
     """
     if isinstance(body, dict) and isinstance(body.get("access_token"), str):
         domain = body.get("api_domain")
@@ -120,15 +143,28 @@ def parse_token_response(status: int, body: Any, now: float) -> AccessToken:
             message="Zoho's token endpoint refused: too many tokens made recently",
             http_status=status))
     if error in _PERMANENT_TOKEN_ERRORS:
+        named, command = (f" {connection!r}", f"zwa connection set {connection}") if connection \
+            else ("", "zwa connection set")
         raise PermanentDeliveryError(Failure(
             code=f"TOKEN_{error.upper()}",
-            message=f"Zoho refused the connection's credentials ({error}); "
-                    "update them with 'zwa connection set'",
+            message=f"Zoho refused the credentials of the connection{named} ({error}); "
+                    f"update them with '{command}'",
             http_status=status))
     raise RetryableDeliveryError(Failure(
         code="TOKEN_RESPONSE_INVALID",
         message=f"the token endpoint answered HTTP {status} without an access token",
         http_status=status))
+
+
+def token_throttled(seconds_left: float, http_status: int | None = None) -> Failure:
+    """The failure of a delivery that waits out Zoho's token throttle."""
+    return Failure(
+        code="TOKEN_THROTTLED",
+        message="Zoho's token endpoint refused: too many tokens made recently; no worker of "
+                f"this connection asks again for {max(1, round(seconds_left / 60))} minutes",
+        http_status=http_status,
+        details={"retry_after_seconds": round(seconds_left)},
+    )
 
 
 def token_rejected(http_status: int | None = None, zoho_code: str | None = None) -> Failure:
@@ -170,15 +206,22 @@ class TokenProvider:
         *,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        leases: Leases | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        connection: str | None = None,
     ) -> None:
         self._secrets = secrets
         self._session = session
         self._secret_id = secret_id
         self._timeout = timeout
         self._clock = clock
+        self._leases = leases
+        self._sleep = sleep
+        self._name = connection or secret_id.rsplit("/", 1)[-1]
         self._token: AccessToken | None = None
         self._made: str | None = None  # the last token this provider got from Zoho itself
         self._cool_down_until = 0.0
+        self._throttled_until = 0.0
 
     def token(self) -> AccessToken:
         """A token with more than 5 minutes left."""
@@ -195,11 +238,10 @@ class TokenProvider:
     def refresh(self, rejected: AccessToken) -> AccessToken:
         """A new token after Zoho rejected ``rejected`` (another worker may have one)."""
         connection = self._connection()
-        cached = cached_token(connection)
-        if cached is not None and cached.value != rejected.value and cached.fresh(self._clock()):
-            self._token = cached
-            return cached
-        return self._refresh(connection)
+        usable = self._usable(connection, rejected)
+        if usable is not None:
+            return usable
+        return self._refresh(connection, rejected)
 
     def made_here(self, token: AccessToken) -> bool:
         """Whether ``token`` is the last one this provider got from Zoho, not from the secret."""
@@ -232,9 +274,93 @@ class TokenProvider:
                         "client_secret and refresh_token"))
         return connection
 
-    def _refresh(self, connection: dict[str, Any]) -> AccessToken:
+    def _usable(
+        self, connection: dict[str, Any], rejected: AccessToken | None = None
+    ) -> AccessToken | None:
+        """The connection's cached token if it is fresh (and not the one Zoho rejected)."""
+        cached = cached_token(connection)
+        if cached is None or not cached.fresh(self._clock()):
+            return None
+        if rejected is not None and cached.value == rejected.value:
+            return None
+        self._token = cached
+        return cached
+
+    def _refresh(
+        self, connection: dict[str, Any], rejected: AccessToken | None = None
+    ) -> AccessToken:
         if self._clock() < self._cool_down_until:
             raise RetryableDeliveryError(token_rejected())
+        self._check_throttle()
+        if self._leases is None:
+            return self._request_token(connection)
+        return self._refresh_once_for_all(rejected)
+
+    def _refresh_once_for_all(self, rejected: AccessToken | None) -> AccessToken:
+        """Refresh under the connection's lease, or wait for the worker that holds it."""
+        assert self._leases is not None
+        lease_seconds = self._timeout + LEASE_MARGIN_SECONDS
+        name = f"token#{self._secret_id}"
+        owner = uuid.uuid4().hex
+        give_up_at = self._clock() + lease_seconds + WAIT_POLL_SECONDS
+        while True:
+            now = self._clock()
+            if self._leases.take_lease(name, owner, until=now + lease_seconds, now=now):
+                try:
+                    # Read once more under the lease: the last holder may have
+                    # stored a token since this worker looked.
+                    connection = self._connection()
+                    usable = self._usable(connection, rejected)
+                    return usable if usable is not None else self._request_token(connection)
+                finally:
+                    self._release(name, owner)
+            if now >= give_up_at:
+                raise RetryableDeliveryError(Failure(
+                    code="TOKEN_BUSY",
+                    message=f"another worker's token refresh for the connection {self._name!r} "
+                            "did not finish in time; the delivery waits"))
+            self._sleep(WAIT_POLL_SECONDS)
+            usable = self._usable(self._connection(), rejected)
+            if usable is not None:
+                return usable
+            self._check_throttle()
+
+    def _release(self, name: str, owner: str) -> None:
+        assert self._leases is not None
+        try:
+            self._leases.release_lease(name, owner)
+        except UnavailableError:
+            logger.warning("could not release the token lease; it ends on its own",
+                           extra={"secret_id": self._secret_id})
+
+    def _check_throttle(self) -> None:
+        """Wait out Zoho's token throttle, seen here or by any worker of the connection."""
+        now = self._clock()
+        until = self._throttled_until
+        if until <= now and self._leases is not None:
+            try:
+                until = self._leases.lease_until(f"token-throttle#{self._secret_id}", now) or 0.0
+            except UnavailableError:
+                until = 0.0  # the refresh will tell
+            self._throttled_until = max(self._throttled_until, until)
+        if until > now:
+            raise RetryableDeliveryError(token_throttled(until - now))
+
+    def _throttled(self, failure: Failure) -> RetryableDeliveryError:
+        """Remember Zoho's throttle here and for every worker of the connection."""
+        until = self._clock() + THROTTLE_SECONDS
+        self._throttled_until = until
+        if self._leases is not None:
+            try:
+                self._leases.hold_lease(f"token-throttle#{self._secret_id}", "zoho", until=until)
+            except UnavailableError:
+                logger.warning("could not share the token throttle with the other workers")
+        logger.warning("Zoho throttles new tokens; no refresh for a while", extra={
+            "secret_id": self._secret_id, "wait_seconds": THROTTLE_SECONDS})
+        return RetryableDeliveryError(token_throttled(THROTTLE_SECONDS, failure.http_status))
+
+    def _request_token(self, connection: dict[str, Any]) -> AccessToken:
+        """Ask Zoho Accounts for a new token and store it."""
         url = f"{accounts_url(connection)}/oauth/v2/token"
         form = {
             "grant_type": "refresh_token",
@@ -255,8 +381,13 @@ class TokenProvider:
         except ValueError:
             body = None
         try:
-            token = parse_token_response(response.status_code, body, self._clock())
-        except (PermanentDeliveryError, RetryableDeliveryError):
+            token = parse_token_response(response.status_code, body, self._clock(), self._name)
+        except RetryableDeliveryError as exc:
+            count(TOKEN_ERRORS)
+            if exc.failure.code == "TOKEN_THROTTLED":
+                raise self._throttled(exc.failure) from exc
+            raise
+        except PermanentDeliveryError:
             count(TOKEN_ERRORS)
             raise
         count(TOKEN_REFRESHES)

@@ -29,6 +29,8 @@ class SandboxConfig:
     # Zoho's search index lags new records: a record created less than this many
     # seconds ago is not found by search (0: found at once).
     search_index_lag_seconds: float = 0
+    # Every this many CRM calls, every access token expires (0: never); chaos runs use it.
+    expire_tokens_every: int = 0
 
     def __post_init__(self) -> None:
         for spec in fields(self):

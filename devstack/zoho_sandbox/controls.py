@@ -103,6 +103,7 @@ class SandboxControls:
         return Response(200, {"rules": self.app.faults.describe()})
 
     def _expire_tokens(self, body: dict[str, Any], request: SandboxRequest) -> Response:
+        self.app.log.count("token_expiries")
         return Response(200, {"expired": self.app.tokens.expire_all()})
 
     def _set_lock(self, body: dict[str, Any], locked: bool) -> Response:

@@ -125,6 +125,8 @@ class SandboxApp:
         self.credits = CreditBudget(config.daily_credits)
         self.log = RequestLog(config.request_log_size)
         self.controls = SandboxControls(self)
+        self._crm_calls = 0
+        self._calls_lock = threading.Lock()
 
     def apply_config(self, config: SandboxConfig) -> None:
         self.config = config
@@ -142,6 +144,8 @@ class SandboxApp:
         self.credits.reset()
         self.log.reset()
         self.gate.reset_peak()
+        with self._calls_lock:
+            self._crm_calls = 0
 
     def handle(self, request: SandboxRequest) -> Response:
         if request.path.startswith(CONTROL_PREFIX):
@@ -152,6 +156,8 @@ class SandboxApp:
         started = time.perf_counter()
         route = match_route(request.method, request.path)
         body = request.json() if route.target == "crm" else None
+        if route.target == "crm":
+            self._count_crm_call()
         try:
             response = self._serve(request, route, body)
         except Exception:  # noqa: BLE001 - as above
@@ -160,6 +166,16 @@ class SandboxApp:
             self._loggable(request, route, body), response.status, started, response.fault
         )
         return response
+
+    def _count_crm_call(self) -> None:
+        """With `expire_tokens_every` N, every N-th CRM call finds every token expired."""
+        every = self.config.expire_tokens_every
+        with self._calls_lock:
+            self._crm_calls += 1
+            due = every > 0 and self._crm_calls % every == 0
+        if due:
+            self.tokens.expire_all()
+            self.log.count("token_expiries")
 
     def _own_error(self) -> Response:
         traceback.print_exc()

@@ -115,6 +115,7 @@ class RequestLog:
                 if k.startswith("token:") and k != "token:granted"
             },
             "throttled": counters.get("token:throttled", 0),
+            "token_expiries": counters.get("token_expiries", 0),
             "concurrency_rejections": counters.get("concurrency_rejections", 0),
             "credit_rejections": counters.get("credit_rejections", 0),
             "auth_failures": counters.get("auth_failures", 0),

@@ -86,16 +86,29 @@ def test_a_batch_prints_one_emf_line_with_its_outcomes_latencies_and_refreshes(
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ZohoWebhookAdapter"
 
 
-def test_a_refused_refresh_and_a_timeout_are_counted(world, example_event_bytes, emf):
-    queue_events(world, example_event_bytes, "ada@example.com", "ada@example.com")
-    session = FakeZohoSession(
-        [(200, {"error": "Access Denied"}), token_grant()], [requests.Timeout()])
+def test_a_refused_refresh_is_counted_and_the_next_delivery_asks_zoho_nothing(
+        world, example_event_bytes, emf):
+    queue_events(world, example_event_bytes, "ada@example.com", "grace@example.com")
+    session = FakeZohoSession([(200, {"error": "Access Denied"})])
     use_zoho(world, session)
     world.run_worker()
     (line,) = emf()
     assert outcomes(line) == {"DeliveriesRetried": [1.0, 1.0]}
     assert line["TokenErrors"] == [1.0]
+    assert "TokenRefreshes" not in line and "ZohoLatency" not in line
+    assert len(session.posts) == 1  # the throttle is waited out, not asked again
+    assert world.ledger.get("example", "evt_0002")["last_error"]["code"] == "TOKEN_THROTTLED"
+
+
+def test_a_refresh_and_a_timeout_are_counted(world, example_event_bytes, emf):
+    queue_events(world, example_event_bytes, "ada@example.com")
+    session = FakeZohoSession([token_grant()], [requests.Timeout()])
+    use_zoho(world, session)
+    world.run_worker()
+    (line,) = emf()
+    assert outcomes(line) == {"DeliveriesRetried": [1.0]}
     assert line["TokenRefreshes"] == [1.0]
+    assert "TokenErrors" not in line
     assert len(line["ZohoLatency"]) == 1
 
 

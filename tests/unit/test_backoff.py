@@ -1,11 +1,16 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.delivery.backoff import (
     MAX_VISIBILITY_SECONDS,
+    is_wait,
+    is_zoho_limit,
     next_visibility_timeout,
     retries_exhausted,
+    wait_visibility_timeout,
 )
+from chalicelib.errors import Failure
 from chalicelib.mapping.document import RetryPolicy
 
 
@@ -55,3 +60,35 @@ def test_exhausted_exactly_at_the_limits_and_not_before():
     assert not retries_exhausted(7, 86399.9, policy)
     assert retries_exhausted(8, 0, policy)
     assert retries_exhausted(1, 86400, policy)
+
+
+def test_a_wait_is_longer_than_an_errors_backoff_and_never_near_zero():
+    waits = [wait_visibility_timeout(n, 30, 900, 0.0) for n in range(1, 7)]
+    assert waits == [60, 120, 240, 480, 960, 1800]
+    assert wait_visibility_timeout(1, 30, 900, 0.999999) == 119
+    assert wait_visibility_timeout(10, 30, 900, 0.999999) == 3599  # four times the cap
+
+
+def test_a_wait_lasts_at_least_what_the_failure_asks():
+    assert wait_visibility_timeout(1, 1, 4, 0.5, at_least=300) == 300
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.floats(min_value=0, max_value=1e9),
+       st.floats(min_value=0, max_value=1e9), st.floats(min_value=0, max_value=0.999999),
+       st.floats(min_value=0, max_value=1e9))
+def test_a_wait_is_always_a_valid_sqs_visibility_timeout(waits, base, cap, draw, at_least):
+    assert 1 <= wait_visibility_timeout(waits, base, cap, draw, at_least) <= MAX_VISIBILITY_SECONDS
+
+
+@pytest.mark.parametrize("failure,wait,limit", [
+    (Failure(code="TOO_MANY_REQUESTS", message="m", http_status=429), True, True),
+    (Failure(code="HTTP_429", message="m", http_status=429), True, True),
+    (Failure(code="RATE_LIMIT_EXCEEDED", message="m"), True, True),
+    (Failure(code="TOKEN_THROTTLED", message="m", http_status=200), True, False),
+    (Failure(code="RECORD_BUSY", message="m"), True, False),
+    (Failure(code="INTERNAL_ERROR", message="m", http_status=500), False, False),
+    (Failure(code="RECORD_LOCKED", message="m", http_status=400), False, False),
+    (Failure(code="NETWORK_ERROR", message="m"), False, False),
+])
+def test_limits_and_busy_records_are_waits_errors_are_not(failure, wait, limit):
+    assert (is_wait(failure), is_zoho_limit(failure)) == (wait, limit)

@@ -32,9 +32,46 @@ def test_every_problem_is_reported_at_once_with_where_it_is():
 
 
 def test_features_of_later_versions_are_refused_not_ignored(example_mapping):
-    example_mapping["rules"][0]["event_time"] = "created"
-    with pytest.raises(MappingDocumentError, match="ordering guard"):
+    example_mapping["each"] = "events"
+    with pytest.raises(MappingDocumentError, match="several deliveries"):
         parse_mapping(example_mapping)
+
+
+def test_event_time_and_if_unmodified_since_turn_the_ordering_guard_on(example_mapping):
+    example_mapping["rules"][0].update(event_time="created", if_unmodified_since=True,
+                                       skip_unchanged=False)
+    rule = parse_mapping(example_mapping).rules[0]
+    assert rule.event_time is not None and rule.event_time.text == "created"
+    assert rule.if_unmodified_since is True
+    assert rule.skip_unchanged is False
+
+
+def test_a_rule_without_event_time_has_no_ordering_guard_and_saves_credits(example_mapping):
+    del example_mapping["rules"][0]["event_time"]
+    rule = parse_mapping(example_mapping).rules[0]
+    assert rule.event_time is None
+    assert rule.if_unmodified_since is False
+    assert rule.skip_unchanged is True
+
+
+def test_if_unmodified_since_without_event_time_is_refused(example_mapping):
+    del example_mapping["rules"][0]["event_time"]
+    example_mapping["rules"][0]["if_unmodified_since"] = True
+    with pytest.raises(MappingDocumentError, match="if_unmodified_since: needs event_time"):
+        parse_mapping(example_mapping)
+
+
+def test_an_event_time_that_does_not_compile_is_named(example_mapping):
+    example_mapping["rules"][0].update(event_time="created[", if_unmodified_since="yes")
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping(example_mapping)
+    assert any(p.startswith("rules[0].event_time:") for p in caught.value.problems)
+    assert "rules[0].if_unmodified_since: must be true or false" in caught.value.problems
+
+
+def test_an_event_time_read_from_a_header_travels_with_the_delivery(example_mapping):
+    example_mapping["rules"][0]["event_time"] = "header:X-Event-Time"
+    assert "x-event-time" in parse_mapping(example_mapping).header_names
 
 
 def test_duplicate_rule_names_are_refused(example_mapping):

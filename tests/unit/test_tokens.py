@@ -8,10 +8,13 @@ import requests
 from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError, UnavailableError
 from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.observability import TOKEN_ERRORS, TOKEN_REFRESHES, flush_metrics
+from chalicelib.stores.ledger import InMemoryLedger
+from chalicelib.stores.records import InMemoryRecordStore
 from chalicelib.stores.secrets import InMemorySecretStore
 from chalicelib.zoho.client import ZohoClient
 from chalicelib.zoho.tokens import (
     COOL_DOWN_SECONDS,
+    THROTTLE_SECONDS,
     TokenProvider,
     accounts_url,
     parse_token_response,
@@ -75,6 +78,18 @@ def test_refused_credentials_are_permanent_even_with_http_200(error, code):
     assert caught.value.failure.code == code
     assert caught.value.failure.http_status == 200
     assert "zwa connection set" in caught.value.failure.message
+
+
+def test_refused_credentials_name_the_connection_and_the_command_that_fixes_it():
+    session = FakeZohoSession([(200, {"error": "invalid_client"})])
+    secrets = InMemorySecretStore({"zwa/connection/eu-org": json.dumps(connection())})
+    tokens = TokenProvider(secrets, session, "zwa/connection/eu-org", clock=lambda: NOW)
+    with pytest.raises(PermanentDeliveryError) as caught:
+        tokens.token()
+    assert caught.value.failure.code == "TOKEN_INVALID_CLIENT"
+    assert caught.value.failure.message == (
+        "Zoho refused the credentials of the connection 'eu-org' (invalid_client); "
+        "update them with 'zwa connection set eu-org'")
 
 
 @pytest.mark.parametrize("description", [
@@ -349,8 +364,108 @@ def test_refreshes_and_refused_refreshes_are_counted(capsys):
     for _ in range(2):
         with pytest.raises(RetryableDeliveryError):
             tokens.token()
+    clock.now += THROTTLE_SECONDS  # the throttle is waited out
     tokens.token()
     tokens.token()  # the first token had under five minutes: a second refresh
     metrics = emf(capsys)
     assert metrics[TOKEN_ERRORS] == [1.0, 1.0]
     assert metrics[TOKEN_REFRESHES] == [1.0, 1.0]
+
+
+# One refresh for all workers: the lease and the throttle (in-memory leases)
+
+def test_a_worker_waiting_on_another_workers_lease_uses_the_token_it_stores():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    leases = InMemoryRecordStore(InMemoryLedger())
+    clock = Clock()
+    leases.take_lease(f"token#{SECRET_ID}", "another worker", until=NOW + 15, now=NOW)
+
+    def other_worker_stores_a_token(seconds):
+        clock.now += seconds
+        secrets.put(SECRET_ID, json.dumps(connection(
+            access_token="1000.theirs", api_domain="https://www.zohoapis.eu",
+            expires_at=NOW + 3600)))
+
+    session = FakeZohoSession()  # no answer: this worker must not call Zoho
+    tokens = provider(secrets, session, clock, leases=leases, sleep=other_worker_stores_a_token)
+    assert tokens.token().value == "1000.theirs"
+    assert session.posts == []
+
+
+def test_the_lease_holder_reads_the_secret_again_before_it_refreshes():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    leases = InMemoryRecordStore(InMemoryLedger())
+
+    class StoredMeanwhile(InMemorySecretStore):
+        """The secret as another worker leaves it between this worker's two reads."""
+
+        def __init__(self):
+            super().__init__(secrets.values)
+
+        def get(self, secret_id, *, max_age=300, force=False):
+            value = super().get(secret_id)
+            self.values[SECRET_ID] = json.dumps(connection(
+                access_token="1000.stored", api_domain="https://www.zohoapis.eu",
+                expires_at=NOW + 3600))
+            return value
+
+    session = FakeZohoSession()
+    tokens = provider(StoredMeanwhile(), session, leases=leases)
+    assert tokens.token().value == "1000.stored"
+    assert session.posts == []
+    assert leases.lease_until(f"token#{SECRET_ID}", NOW) is None  # given back
+
+
+def test_a_lease_whose_holder_died_is_taken_over_once_it_ends():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    leases = InMemoryRecordStore(InMemoryLedger())
+    clock = Clock()
+    leases.take_lease(f"token#{SECRET_ID}", "a dead worker", until=NOW + 3, now=NOW)
+
+    def wait(seconds):
+        clock.now += seconds
+
+    session = FakeZohoSession([token_grant("1000.mine")])
+    tokens = provider(secrets, session, clock, leases=leases, sleep=wait)
+    assert tokens.token().value == "1000.mine"
+    assert len(session.posts) == 1
+    assert clock.now > NOW + 3
+
+
+def test_zohos_throttle_makes_every_worker_of_the_connection_wait_minutes():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    leases = InMemoryRecordStore(InMemoryLedger())
+    clock = Clock()
+    first = provider(secrets, FakeZohoSession([(200, {"error": "Access Denied"})]), clock,
+                     leases=leases)
+    with pytest.raises(RetryableDeliveryError) as caught:
+        first.token()
+    assert caught.value.failure.code == "TOKEN_THROTTLED"
+    assert caught.value.failure.details == {"retry_after_seconds": THROTTLE_SECONDS}
+    clock.now += 60
+    other = FakeZohoSession()  # a cold worker of the same connection asks nothing of Zoho
+    with pytest.raises(RetryableDeliveryError) as waited:
+        provider(secrets, other, clock, leases=leases).token()
+    assert waited.value.failure.code == "TOKEN_THROTTLED"
+    assert waited.value.failure.details == {"retry_after_seconds": THROTTLE_SECONDS - 60}
+    assert other.posts == []
+    clock.now = NOW + THROTTLE_SECONDS + 1
+    later = FakeZohoSession([token_grant("1000.after")])
+    assert provider(secrets, later, clock, leases=leases).token().value == "1000.after"
+
+
+def test_a_refresh_that_never_finishes_elsewhere_makes_the_delivery_wait():
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    leases = InMemoryRecordStore(InMemoryLedger())
+    clock = Clock()
+
+    def wait(seconds):
+        clock.now += seconds
+        # The other worker keeps renewing its lease and never stores a token.
+        leases.hold_lease(f"token#{SECRET_ID}", "stuck worker", until=clock.now + 15)
+
+    wait(0)
+    tokens = provider(secrets, FakeZohoSession(), clock, leases=leases, sleep=wait)
+    with pytest.raises(RetryableDeliveryError) as caught:
+        tokens.token()
+    assert caught.value.failure.code == "TOKEN_BUSY"

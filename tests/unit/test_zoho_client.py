@@ -186,3 +186,27 @@ def test_a_search_whose_stored_token_is_refused_too_makes_a_new_token_and_finds_
     assert [get["headers"]["Authorization"] for get in session.gets[1:]] == [
         "Zoho-oauthtoken 1000.mine", "Zoho-oauthtoken 1000.stored",
         "Zoho-oauthtoken 1000.new"]
+def test_if_unmodified_since_goes_as_its_header_on_every_try():
+    session = FakeZohoSession([token_grant("1000.new", api_domain=API)],
+                              [crm_request_error(401, "INVALID_TOKEN"), crm_success()])
+    zoho(session).update_record(by_id(), if_unmodified_since="2025-11-28T12:00:00+00:00")
+    assert [put["headers"].get("If-Unmodified-Since") for put in session.puts] == [
+        "2025-11-28T12:00:00+00:00", "2025-11-28T12:00:00+00:00"]
+
+
+def test_a_token_another_worker_stored_and_zoho_refuses_too_makes_one_here_not_a_cool_down():
+    connection = {"client_id": "c", "client_secret": "s", "refresh_token": "r",
+                  "accounts_url": "https://accounts.zoho.eu", "access_token": "1000.cached",
+                  "api_domain": API, "expires_at": NOW + 3000}
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection)})
+    session = FakeZohoSession([token_grant("1000.mine", api_domain=API)], [
+        crm_request_error(401, "INVALID_TOKEN"), crm_request_error(401, "INVALID_TOKEN"),
+        crm_success()])
+    tokens = TokenProvider(secrets, session, SECRET_ID, clock=lambda: NOW)
+    tokens.token()  # this worker holds the cached token in memory
+    secrets.put(SECRET_ID, json.dumps({**connection, "access_token": "1000.theirs"}))
+    assert ZohoClient(session, tokens).update_record(by_id()).kind == APPLIED
+    assert [put["headers"]["Authorization"] for put in session.puts] == [
+        "Zoho-oauthtoken 1000.cached", "Zoho-oauthtoken 1000.theirs",
+        "Zoho-oauthtoken 1000.mine"]
+    assert len(session.posts) == 1

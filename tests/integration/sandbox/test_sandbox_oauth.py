@@ -119,6 +119,21 @@ def test_expire_tokens_makes_every_issued_token_invalid(sandbox):
     assert fresh.status_code == 200
 
 
+def test_expire_tokens_every_n_crm_calls_expires_them_all_on_each_nth_call(sandbox):
+    sandbox.control("config", {"expire_tokens_every": 3})
+    token = sandbox.new_token()
+    statuses = [sandbox.crm("GET", "settings/fields", token=token,
+                            params={"module": "Leads"}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 401]  # the third call finds every token expired
+    token = sandbox.new_token()
+    statuses = [sandbox.crm("GET", "settings/fields", token=token,
+                            params={"module": "Leads"}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 401]
+    assert sandbox.control("stats", method="GET")["token_expiries"] == 2
+    sandbox.control("reset")
+    assert sandbox.control("config", method="GET")["config"]["expire_tokens_every"] == 0
+
+
 def test_a_token_expires_after_its_configured_lifetime(sandbox):
     sandbox.control("config", {"token_lifetime": 1})
     body = sandbox.grant().json()

@@ -1,0 +1,1 @@
+"""Scripts that measure the adapter and print figures (never run as tests)."""
