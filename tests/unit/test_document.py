@@ -31,12 +31,6 @@ def test_every_problem_is_reported_at_once_with_where_it_is():
     assert any(p.startswith("rules[0].fields.X:") for p in problems)
 
 
-def test_features_of_later_versions_are_refused_not_ignored(example_mapping):
-    example_mapping["each"] = "events"
-    with pytest.raises(MappingDocumentError, match="several deliveries"):
-        parse_mapping(example_mapping)
-
-
 def test_event_time_and_if_unmodified_since_turn_the_ordering_guard_on(example_mapping):
     example_mapping["rules"][0].update(event_time="created", if_unmodified_since=True,
                                        skip_unchanged=False)
