@@ -1,14 +1,58 @@
-"""Shared fixtures: example documents and payloads from examples/ and tests/events/."""
+"""Shared fixtures (example documents and payloads from examples/ and tests/events/) and the
+Hypothesis profiles.
+
+Hypothesis profiles: "dev" (Hypothesis' defaults: a 200 ms deadline per example, random examples)
+on a developer's machine; "ci" when `CI` is set (`.ci/run` sets it) or for `make mutation`: no
+deadline, since a loaded two-core machine can take longer than any fixed deadline over an example
+that is not slow at all, no too-slow health check for the same reason, and the same examples on
+every run, so a red build can be replayed. `HYPOTHESIS_PROFILE=name` picks one explicitly. A test
+may ask for fewer or more examples, but not for a deadline of its own: the profile decides.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+settings.register_profile("dev", settings.get_profile("default"))
+settings.register_profile(
+    "ci",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
+    print_blob=True,
+)
+
+
+def hypothesis_profile(environ: dict[str, str]) -> str:
+    if environ.get("HYPOTHESIS_PROFILE"):
+        return environ["HYPOTHESIS_PROFILE"]
+    return "ci" if environ.get("CI", "").lower() not in ("", "0", "false", "no") else "dev"
+
+
+# Loaded here, before any test module is imported: a test's settings are fixed when it is defined.
+settings.load_profile(hypothesis_profile(dict(os.environ)))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    test = getattr(item, "obj", None)
+    chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+    if chosen is None or chosen.deadline is None:
+        return
+    if chosen.deadline != settings.default.deadline:
+        pytest.fail(
+            f"{item.nodeid} sets its own Hypothesis deadline ({chosen.deadline}); the profile "
+            f"'{settings.get_current_profile_name()}' decides it (see tests/conftest.py)",
+            pytrace=False,
+        )
 
 
 def load_json(relative: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 import requests
 
 from .conftest import CLIENT, REFRESH_TOKEN, SandboxClient
@@ -67,11 +68,24 @@ def test_the_eleventh_token_within_ten_minutes_is_access_denied_with_http_200(sa
 
 
 def test_the_token_throttle_window_rolls(sandbox):
-    sandbox.control("config", {"token_grant_window_seconds": 1, "token_grants_per_window": 2})
-    assert "access_token" in sandbox.grant().json()
-    assert "access_token" in sandbox.grant().json()
-    assert sandbox.grant().json()["error"] == "Access Denied"
-    time.sleep(1.1)
+    window = 1.0
+    # The third grant is refused only if it comes within the window of the first; on a machine
+    # stalled for longer than the window the three are made again, after a reset.
+    for _ in range(5):
+        sandbox.control("reset")
+        sandbox.control(
+            "config", {"token_grant_window_seconds": window, "token_grants_per_window": 2}
+        )
+        started = time.monotonic()
+        answers = [sandbox.grant().json() for _ in range(3)]
+        if time.monotonic() - started < window:
+            break
+    else:
+        pytest.fail("three token grants never fitted in one window")
+    assert ["access_token" in answer for answer in answers] == [True, True, False]
+    assert answers[2]["error"] == "Access Denied"
+    # The first grant was made before this point, so after a window it has rolled out.
+    time.sleep(window + 0.1)
     assert "access_token" in sandbox.grant().json()
 
 
