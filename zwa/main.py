@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -64,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = " (is 'make dev' running?)" if args.stage == "local" else ""
         print(f"zwa: {exc}{hint}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of the output (head, less) went away: stop quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (AdapterError, DeployError, OSError, ValueError) as exc:
         print(f"zwa: {exc}", file=sys.stderr)
         return 1
