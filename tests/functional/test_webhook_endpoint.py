@@ -169,8 +169,8 @@ def test_health_answers_with_the_version(world):
     assert json.loads(response.body)["version"]
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          deadline=None)
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=st.binary(max_size=400),
        content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded",
                                      "multipart/form-data; boundary=zz", "text/plain", ""]))
