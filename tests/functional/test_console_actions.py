@@ -187,6 +187,7 @@ def test_a_payload_the_mapping_cannot_map_shows_the_error_with_field_and_path(
     ({"payload": "{not json"}, "The api would refuse this payload (400)"),
     ({"payload": ""}, "Paste a payload"),
     ({"payload": "{}", "headers": "no colon here"}, "line 1 is not"),
+    ({"payload": '{"id": "' + "x" * 300_000 + '"}'}, "max_body_bytes (262144)"),
 ])
 def test_a_bad_preview_input_gets_400_with_the_form_kept(world, form, message):
     answer = Browser(services_of(world)).post("/mappings/example/preview", form)

@@ -32,8 +32,6 @@ from chalicelib.stores.mappings import MappingStore
 from zwa.console.page import Page
 from zwa.mapping_diff import mapping_diff
 
-MAX_PAYLOAD_CHARS = 256 * 1024
-
 
 def show_diff(page: Page, source: str) -> Response:
     store = page.services.mappings
@@ -99,10 +97,12 @@ def run_preview(page: Page, source: str) -> Response:
         headers = parse_header_lines(form.headers)
         if not form.payload.strip():
             raise ValueError("Paste a payload: the body a provider would send.")
-        if len(form.payload) > MAX_PAYLOAD_CHARS:
-            raise ValueError(f"The payload is over {MAX_PAYLOAD_CHARS // 1024} KiB; the api "
-                             "would refuse it too.")
-        preview, note = _preview(page, document, form.payload.encode(), headers, form.offline)
+        payload = form.payload.encode()
+        if len(payload) > document.max_body_bytes:
+            raise ValueError(f"The payload is {len(payload)} bytes, over this mapping's "
+                             f"max_body_bytes ({document.max_body_bytes}): the api would "
+                             "refuse it (413).")
+        preview, note = _preview(page, document, payload, headers, form.offline)
     except MappingDocumentError as exc:
         return answer(400, problem="This version is not a valid mapping: "
                       + "; ".join(exc.problems))
