@@ -102,8 +102,7 @@ def test_a_chosen_dead_letter_redriven_after_a_fix_shows_applied(
     assert "status-applied" in text(answer)
     assert world.ledger.get("example", "evt_dead_1")["status"] == "applied"
     assert world.ledger.get("example", "evt_dead_2")["status"] == "failed"
-    assert [json.loads(body_id)["delivery_id"] for body_id in
-            [json.dumps(body) for body, _ in world.dead_letters.messages]] == ["evt_dead_2"]
+    assert [body["delivery_id"] for body, _ in world.dead_letters.messages] == ["evt_dead_2"]
 
 
 def test_redrive_all_without_the_fix_shows_the_mapping_error_again(world, example_event_bytes):
