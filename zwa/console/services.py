@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from chalicelib.stores.ledger import DynamoLedger, Ledger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingStore
+from chalicelib.stores.queues import Queue, QueueReader, SqsQueue
+from zwa.console.zoho_fields import FieldMetadataFor, stage_field_metadata
 from zwa.deploy import read_deployed
 from zwa.stage import Stage
 
@@ -28,6 +30,12 @@ class ConsoleServices:
     clock: Callable[[], float]
     # The endpoint's base, ``.../webhooks``, for the empty states' example commands.
     webhooks_url: str
+    # The dead letters and where a redrive sends them (``zwa.dlq``); None: no queues.
+    dead_letters: QueueReader | None = None
+    deliveries_queue: Queue | None = None
+    # A connection's Zoho field metadata for previews; None: previews are offline.
+    field_metadata: FieldMetadataFor | None = None
+    sleep: Callable[[float], None] = time.sleep
 
 
 def console_services(stage: Stage) -> ConsoleServices:
@@ -38,6 +46,9 @@ def console_services(stage: Stage) -> ConsoleServices:
         ledger=DynamoLedger(stage.client("dynamodb"), stage.settings.deliveries_table),
         clock=time.time,
         webhooks_url=_webhooks_url(stage),
+        dead_letters=SqsQueue(stage.client("sqs"), stage.settings.dead_letter_queue),
+        deliveries_queue=SqsQueue(stage.client("sqs"), stage.settings.deliveries_queue),
+        field_metadata=stage_field_metadata(stage),
     )
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from zwa.console.pages import deliveries, delivery, mappings, sources
+from zwa.console.pages import (
+    dead_letters,
+    deliveries,
+    delivery,
+    mapping_tools,
+    mappings,
+    sources,
+)
 
-PAGES: tuple[ModuleType, ...] = (sources, deliveries, delivery, mappings)
-NAV: tuple[tuple[str, str], ...] = (("Sources", "/"), ("Deliveries", "/deliveries"))
+PAGES: tuple[ModuleType, ...] = (sources, deliveries, delivery, mappings, mapping_tools,
+                                 dead_letters)
+NAV: tuple[tuple[str, str], ...] = (("Sources", "/"), ("Deliveries", "/deliveries"),
+                                    ("Dead letters", "/dlq"))
