@@ -13,9 +13,9 @@ DAY = 86400
 
 
 def fields_set(plan: PlannedUpdate) -> tuple[str, ...]:
-    """The field API names the update sets, in the mapping's order (no ``$`` keys)."""
+    """The field API names the update sets, sorted (no ``$`` keys)."""
     records = plan.body.get("data") or [{}]
-    return tuple(name for name in records[0] if not str(name).startswith("$"))
+    return tuple(sorted(str(name) for name in records[0] if not str(name).startswith("$")))
 
 
 def audit_entry(
