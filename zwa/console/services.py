@@ -12,8 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib.stores.archive import DeliveryArchive, DynamoArchive
+from chalicelib.stores.audit import DynamoAudit, RecordAudit
 from chalicelib.stores.ledger import DynamoLedger, Ledger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingStore
+from chalicelib.stores.queues import Queue, SqsQueue
 from zwa.deploy import read_deployed
 from zwa.stage import Stage
 
@@ -28,6 +31,10 @@ class ConsoleServices:
     clock: Callable[[], float]
     # The endpoint's base, ``.../webhooks``, for the empty states' example commands.
     webhooks_url: str
+    # Replay and the field-level audit (None: the pages say they are not available).
+    archive: DeliveryArchive | None = None
+    audit: RecordAudit | None = None
+    deliveries_queue: Queue | None = None
 
 
 def console_services(stage: Stage) -> ConsoleServices:
@@ -38,6 +45,9 @@ def console_services(stage: Stage) -> ConsoleServices:
         ledger=DynamoLedger(stage.client("dynamodb"), stage.settings.deliveries_table),
         clock=time.time,
         webhooks_url=_webhooks_url(stage),
+        archive=DynamoArchive(stage.client("dynamodb"), stage.settings.archive_table),
+        audit=DynamoAudit(stage.client("dynamodb"), stage.settings.audit_table),
+        deliveries_queue=SqsQueue(stage.client("sqs"), stage.settings.deliveries_queue),
     )
 
 

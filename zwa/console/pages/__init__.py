@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from zwa.console.pages import deliveries, delivery, mappings, sources
+from zwa.console.pages import deliveries, delivery, mappings, record_history, replay, sources
 
-PAGES: tuple[ModuleType, ...] = (sources, deliveries, delivery, mappings)
+PAGES: tuple[ModuleType, ...] = (sources, deliveries, delivery, mappings, replay,
+                                 record_history)
 NAV: tuple[tuple[str, str], ...] = (("Sources", "/"), ("Deliveries", "/deliveries"))
