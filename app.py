@@ -36,6 +36,8 @@ from chalicelib.observability import (
     logger,
 )
 from chalicelib.settings import Settings, load_settings
+from chalicelib.stores.archive import DynamoArchive
+from chalicelib.stores.audit import DynamoAudit
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
 from chalicelib.stores.queues import SqsQueue
@@ -88,6 +90,7 @@ def get_ingest() -> IngestServices:
             ledger=DynamoLedger(boto3.client("dynamodb"), settings.deliveries_table),
             queue=SqsQueue(boto3.client("sqs"), settings.deliveries_queue),
             ledger_ttl_days=settings.ledger_ttl_days,
+            archive=DynamoArchive(boto3.client("dynamodb"), settings.archive_table),
         )
     return _INGEST
 
@@ -99,7 +102,8 @@ def get_worker() -> WorkerServices:
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         secrets = SecretsManagerStore(boto3.client("secretsmanager"))
         records = DynamoRecordStore(dynamodb, settings.records_table, settings.deliveries_table,
-                                    ttl_days=settings.ledger_ttl_days)
+                                    ttl_days=settings.ledger_ttl_days,
+                                    audit=DynamoAudit(dynamodb, settings.audit_table))
         session = requests.Session()
         clients: dict[str, ZohoClient] = {}
 
@@ -133,6 +137,7 @@ def get_worker() -> WorkerServices:
             record_lease_seconds=settings.token_timeout_seconds
             + 2 * settings.zoho_timeout_seconds + settings.time_margin_seconds,
             pause_seconds=settings.retry_base_seconds,
+            ledger_ttl_days=settings.ledger_ttl_days,
         )
     return _WORKER
 

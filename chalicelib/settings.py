@@ -23,6 +23,10 @@ class Settings:
     # What the adapter knows about each Zoho record (ordering guard, credit saver,
     # search cache) and short leases, in one table keyed by ``pk``.
     records_table: str = "zwa-records"
+    # Accepted payloads kept for replay (SPEC 9), apart from the ledger.
+    archive_table: str = "zwa-archive"
+    # Which fields each update set on which Zoho record (names only), kept as the ledger.
+    audit_table: str = "zwa-audit"
     mapping_cache_seconds: float = 60.0
     ledger_ttl_days: int = 14
     retry_base_seconds: float = 30.0
@@ -52,6 +56,13 @@ _OPTIONAL_FLOATS = {
 }
 
 
+_OPTIONAL_NAMES = {
+    "records_table": "ZWA_RECORDS_TABLE",
+    "archive_table": "ZWA_ARCHIVE_TABLE",
+    "audit_table": "ZWA_AUDIT_TABLE",
+}
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build the settings from ``environ``; a missing or malformed variable fails loudly."""
     missing = [name for name in _REQUIRED.values() if not environ.get(name)]
@@ -69,8 +80,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values["ledger_ttl_days"] = int(environ["ZWA_LEDGER_TTL_DAYS"])
         except ValueError as exc:
             raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
-    if environ.get("ZWA_RECORDS_TABLE"):
-        values["records_table"] = environ["ZWA_RECORDS_TABLE"]
+    for key, name in _OPTIONAL_NAMES.items():
+        if environ.get(name):
+            values[key] = environ[name]
     return Settings(
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
         **values,  # type: ignore[arg-type]

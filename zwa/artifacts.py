@@ -247,6 +247,10 @@ def _table(table: TableSpec) -> dict[str, Any]:
                       for (name, _), key_type in zip(table.key, key_types, strict=False)],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
     }
+    if table.kms_encrypted:
+        # Every DynamoDB table is encrypted at rest; payloads get the KMS key, whose use
+        # CloudTrail records (the AWS-managed aws/dynamodb key: no key policy to keep).
+        properties["SSESpecification"] = {"SSEEnabled": True, "SSEType": "KMS"}
     if table.ttl_attribute:
         properties["TimeToLiveSpecification"] = {
             "AttributeName": table.ttl_attribute, "Enabled": True}

@@ -69,6 +69,8 @@ def _table(client: Any, table: TableSpec, say: Callable[[str], None]) -> None:
         KeySchema=[{"AttributeName": name, "KeyType": key_type}
                    for (name, _), key_type in zip(table.key, ("HASH", "RANGE"), strict=False)],
         BillingMode="PAY_PER_REQUEST",
+        **({"SSESpecification": {"Enabled": True, "SSEType": "KMS"}} if table.kms_encrypted
+           else {}),
     )
     client.get_waiter("table_exists").wait(TableName=table.name)
     say(f"table {table.name}: created")

@@ -149,24 +149,48 @@ def wait_for_outcomes(
     every: float = 0.5,
 ) -> None:
     """Follow each delivery sent back until its ledger status is final, or ``timeout``."""
-    pending = [r for r in results if r.outcome == QUEUED]
+    sent = [r for r in results if r.outcome == QUEUED]
+    keys = [(str(r.letter.source), str(r.letter.delivery_id)) for r in sent]
+    items = follow_deliveries(ledger, keys, timeout=timeout, clock=clock, sleep=sleep,
+                              progress=progress, every=every)
+    for result, key in zip(sent, keys, strict=True):
+        result.status, result.last_error = final_status(items.get(key) or {})
+
+
+def final_status(item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """A ledger item's status once final (else None), and the error a person should see."""
+    status = item.get("status")
+    error = dict(item.get("last_error") or {})
+    if status in FINAL_STATUSES:
+        return str(status), error if status in ("failed", "dead") else {}
+    return None, error
+
+
+def follow_deliveries(
+    ledger: Ledger, keys: list[tuple[str, str]], *, timeout: float, clock: Callable[[], float],
+    sleep: Callable[[float], None], progress: Callable[[int, int], None] = lambda d, t: None,
+    every: float = 0.5,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Read each (source, delivery id) until its status is final, or ``timeout``: the last items.
+
+    Used for every delivery sent back through the queue (a redrive, a replay).
+    """
+    pending, items = list(keys), {}
     total, deadline = len(pending), clock() + timeout
     while True:
-        for result in list(pending):
-            letter = result.letter
-            assert letter.source is not None and letter.delivery_id is not None
-            item = ledger.get(letter.source, letter.delivery_id) or {}
-            if item.get("status") in FINAL_STATUSES:
-                result.status = str(item["status"])
-                result.last_error = dict(item.get("last_error") or {}) \
-                    if result.status in ("failed", "dead") else {}
-                pending.remove(result)
-            elif item.get("last_error"):
-                result.last_error = dict(item["last_error"])
+        for key in list(pending):
+            items[key] = ledger.get(*key) or {}
+            if items[key].get("status") in FINAL_STATUSES:
+                pending.remove(key)
         progress(total - len(pending), total)
         if not pending or clock() >= deadline:
-            return
+            return items
         sleep(every)
+
+
+def send_back(queue: Queue, delivery: QueuedDelivery) -> None:
+    """Queue ``delivery`` again as a new message: its receives, attempts and age start again."""
+    queue.send(replace(delivery, prior_attempts=0, first_sent_at=None).to_message())
 
 
 def _redrive_one(
@@ -189,8 +213,7 @@ def _redrive_one(
             status = (ledger.get(delivery.source, delivery.delivery_id) or {}).get("status")
             _show_again(dlq, [message])
             return Redriven(letter, NOT_REDRIVEN, f"the delivery is already {status}")
-        # A new message: its receives, attempts and age start again.
-        queue.send(replace(delivery, prior_attempts=0, first_sent_at=None).to_message())
+        send_back(queue, delivery)
         sent.add(key)
         dlq.delete(message.receipt_handle)
     except UnavailableError as exc:

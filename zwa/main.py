@@ -35,7 +35,10 @@ from zwa.mapping_diff import mapping_diff
 from zwa.mapping_preview import render, run_preview
 from zwa.mapping_schema import mapping_schema
 from zwa.mapping_versions import restore_version
+from zwa.payloads import show_payload
 from zwa.queries import list_deliveries
+from zwa.records_cli import add_records_verbs
+from zwa.replay_cli import add_replay_verb
 from zwa.send import add_parser as add_send_parser
 from zwa.stage import Stage, load_stage
 from zwa.webhook_secrets import store_signing_secret
@@ -43,7 +46,7 @@ from zwa.webhook_secrets import store_signing_secret
 DESCRIPTION = "The operator's command line for the Zoho webhook adapter."
 EPILOG = "Example: zwa --stage local mapping put examples/mappings/example.json"
 TIME_KEYS = frozenset({"received_at", "updated_at", "expires_at", "next_attempt_at", "at",
-                       "saved_at", "redriven_at"})
+                       "saved_at", "redriven_at", "replayed_at", "archived_until"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,6 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     d_show = deliveries.add_parser("show", help="one delivery's ledger item")
     d_show.add_argument("source")
     d_show.add_argument("delivery_id")
+    d_show.add_argument("--payload", action="store_true",
+                        help="print the archived payload and headers instead of the ledger item")
     _json_flag(d_show)
     d_show.set_defaults(run=_deliveries_show)
 
@@ -208,6 +213,8 @@ def _parser() -> argparse.ArgumentParser:
     console.set_defaults(run=_console)
     add_send_parser(verbs)
     add_dlq_verbs(verbs, _json_flag)
+    add_replay_verb(verbs, _json_flag)
+    add_records_verbs(verbs, _json_flag)
     return parser
 
 
@@ -429,6 +436,8 @@ def _deliveries_list(stage: Stage, args: argparse.Namespace) -> int:
 
 
 def _deliveries_show(stage: Stage, args: argparse.Namespace) -> int:
+    if args.payload:
+        return show_payload(stage, args.source, args.delivery_id, as_json=args.json)
     item = _ledger(stage).get(args.source, args.delivery_id)
     if item is None:
         raise ValueError(f"no delivery {args.delivery_id} for {args.source}")

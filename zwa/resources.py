@@ -60,6 +60,8 @@ class TableSpec:
     key: tuple[tuple[str, str], ...]
     ttl_attribute: str | None = None
     actions: tuple[str, ...] = TABLE_ITEM_ACTIONS
+    # Encrypted at rest with the KMS key rather than DynamoDB's own (payloads, audit).
+    kms_encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,14 @@ def stage_resources(
                       actions=TABLE_ITEM_ACTIONS + ("dynamodb:DeleteItem",
                                                     "dynamodb:TransactWriteItems",
                                                     "dynamodb:ConditionCheckItem")),
+            # Payloads for replay: the api writes them, the CLI reads them (SPEC 9).
+            TableSpec("archive", settings.archive_table, (("source", "S"), ("delivery_id", "S")),
+                      ttl_attribute="expires_at", actions=("dynamodb:PutItem",),
+                      kms_encrypted=True),
+            # The field-level audit: one partition per Zoho record, newest last by time.
+            TableSpec("audit", settings.audit_table, (("record", "S"), ("at_key", "S")),
+                      ttl_attribute="expires_at", actions=("dynamodb:PutItem",),
+                      kms_encrypted=True),
         ),
         queues=(
             # The dead-letter queue first: the deliveries queue's redrive names it.

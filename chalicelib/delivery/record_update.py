@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.delivery.audit import audit_entry
 from chalicelib.delivery.backoff import is_zoho_limit
 from chalicelib.delivery.guard import (
     EVENT_TIME_UNREADABLE,
@@ -47,6 +48,7 @@ from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.observability import logger
 from chalicelib.stores import records as states
+from chalicelib.stores.audit import AuditEntry
 from chalicelib.stores.ledger import RuleOutcomeWrite
 from chalicelib.zoho import responses
 
@@ -60,6 +62,7 @@ BUSY_POLL_SECONDS = 0.1
 def send_planned_update(
     plan: PlannedUpdate, rule: Rule, delivery: QueuedDelivery, connection: str,
     services: WorkerServices, *, missed_before: bool = False,
+    mapping_version: int | None = None,
 ) -> str:
     """Apply ``plan`` unless it is stale or unchanged; record the outcome; return it.
 
@@ -76,10 +79,16 @@ def send_planned_update(
     outcome: dict[str, Any] = {"module": plan.module, "at": services.clock(), **warning}
     if plan.omitted:  # the fields left out for want of a value: names only
         outcome["omitted"] = list(plan.omitted)
+    def audit(kind: str, record_id: str | None) -> AuditEntry | None:
+        return audit_entry(plan, delivery, connection=connection, record_id=record_id,
+                           outcome=kind, at=services.clock(), mapping_version=mapping_version,
+                           ttl_days=services.ledger_ttl_days)
+
     if claim.result == states.STALE:
         outcome.update(outcome=STALE, reason="a newer event was already applied to the record")
         services.ledger.update(delivery.source, delivery.delivery_id, {},
                                rule_outcomes={rule.name: outcome})
+        _audit_alone(services, audit(STALE, claim.state.zoho_id))
         logger.info("stale event not sent", extra={"rule": rule.name})
         return STALE
     if claim.result == states.BUSY:
@@ -97,7 +106,8 @@ def send_planned_update(
             if applied_by_this and state.body_hash == digest
             else "the same body as the last one applied to the record"))
         change = states.StateChange(event_time=newer_time(state.event_time, event_time))
-        return _commit(services, key, owner, change, delivery, rule.name, outcome)
+        return _commit(services, key, owner, change, delivery, rule.name, outcome,
+                       audit(UNCHANGED, state.zoho_id))
     header = (if_unmodified_since(event_time)
               if rule.if_unmodified_since and event_time is not None else None)
     try:
@@ -112,12 +122,14 @@ def send_planned_update(
     if answer.kind == responses.STALE:
         outcome.update(outcome=STALE, reason="Zoho: the record changed after the event's time",
                        code="ALREADY_MODIFIED")
-        return _commit(services, key, owner, states.StateChange(), delivery, rule.name, outcome)
+        return _commit(services, key, owner, states.StateChange(), delivery, rule.name, outcome,
+                       audit(STALE, answer.record_id or state.zoho_id))
     outcome.update(outcome=APPLIED, record_id=answer.record_id)
     change = states.StateChange(
         event_time=newer_time(state.event_time, event_time), body_hash=digest,
         applied_by=this_rule, zoho_id=answer.record_id)
-    return _commit(services, key, owner, change, delivery, rule.name, outcome)
+    return _commit(services, key, owner, change, delivery, rule.name, outcome,
+                   audit(APPLIED, answer.record_id))
 
 
 def _event_time(rule: Rule, delivery: QueuedDelivery) -> tuple[float | None, dict[str, Any]]:
@@ -165,12 +177,12 @@ def _claim(
 
 def _commit(
     services: WorkerServices, key: str, owner: str, change: states.StateChange,
-    delivery: QueuedDelivery, rule: str, outcome: dict[str, Any],
+    delivery: QueuedDelivery, rule: str, outcome: dict[str, Any], audit: AuditEntry | None,
 ) -> str:
     write = RuleOutcomeWrite(delivery.source, delivery.delivery_id, rule, outcome)
     now = services.clock()
     try:
-        result = services.records.commit(key, owner, change, write, now)
+        result = services.records.commit(key, owner, change, write, now, audit=audit)
     except UnavailableError:
         if change.body_hash is not None:
             _save_alone(services, key, owner, change, now)
@@ -186,7 +198,18 @@ def _commit(
                        "the worker that took it", extra={"rule": rule})
         services.ledger.update(delivery.source, delivery.delivery_id, {},
                                rule_outcomes={rule: outcome})
+        _audit_alone(services, audit)
     return str(outcome["outcome"])
+
+
+def _audit_alone(services: WorkerServices, entry: AuditEntry | None) -> None:
+    """An audit entry written outside a commit; the outcome is recorded even if it fails."""
+    if entry is None:
+        return
+    try:
+        services.records.add_audit(entry)
+    except UnavailableError:
+        logger.warning("could not write the audit entry of a rule's outcome")
 
 
 def _save_alone(

@@ -130,6 +130,8 @@ class WorkerServices:
     # that connection wait this long before calling again.
     pause_seconds: float = 30.0
     paused_until: dict[str, float] = field(default_factory=dict)
+    # The field-level audit is kept as long as the ledger.
+    ledger_ttl_days: int = 14
 
     def __post_init__(self) -> None:
         if self.records is None:
@@ -285,7 +287,7 @@ def _apply_rule(
     """Map one rule and send its update under its record's state; returns the rule's outcome."""
     plan = plan_update(rule, delivery.body, delivery.headers)
     return send_planned_update(plan, rule, delivery, document.connection, services,
-                               missed_before=missed_before)
+                               missed_before=missed_before, mapping_version=document.version)
 
 
 def _searched_in_vain(known: dict[str, Any], rule: str) -> bool:

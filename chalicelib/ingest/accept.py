@@ -43,6 +43,8 @@ from chalicelib.mapping.engine import (
     matching_rules,
 )
 from chalicelib.mapping.expressions import ExpressionEvaluationError
+from chalicelib.observability import logger
+from chalicelib.stores.archive import ArchivedDelivery, DeliveryArchive, fits_archive
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import MessageTooLargeError, Queue, encode_message
@@ -129,6 +131,8 @@ class IngestServices:
     # Waiting for a racing request with the same delivery id (see ingest.claim).
     sleep: Callable[[float], None] = time.sleep
     new_token: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    # Where accepted payloads are kept for replay (SPEC 9); None: nowhere.
+    archive: DeliveryArchive | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class _Planned:
 
     item: dict[str, Any]
     message: dict[str, Any] | None  # None: nothing to queue (ignored or failed)
+    archived: ArchivedDelivery | None = None  # what the archive keeps, if anything
 
 
 def accept_webhook(
@@ -200,14 +205,22 @@ def _plan(
         item["last_error"] = failure.to_dict()
     if status != RECEIVED:
         return _Planned(item, None)
-    message = QueuedDelivery(
-        document.source, delivery_id, now, _forwarded_headers(document, headers), body
-    ).to_message()
+    forwarded = _forwarded_headers(document, headers)
+    message = QueuedDelivery(document.source, delivery_id, now, forwarded, body).to_message()
     try:
         encode_message(message)  # before anything is written: a 413 leaves no trace
     except MessageTooLargeError as exc:
         raise PayloadTooLargeError(str(exc)) from exc
-    return _Planned(item, message)
+    archived = None
+    if document.archive_days:
+        archived = ArchivedDelivery(document.source, delivery_id, now,
+                                    now + document.archive_days * DAY, forwarded, body)
+        if fits_archive(archived):
+            item["archived_until"] = int(archived.expires_at)
+        else:
+            logger.warning("payload too large for the archive; not kept for replay")
+            archived = None
+    return _Planned(item, message, archived)
 
 
 def _deliver(planned: _Planned, services: IngestServices, now: float) -> Accepted:
@@ -219,6 +232,7 @@ def _deliver(planned: _Planned, services: IngestServices, now: float) -> Accepte
     if planned.message is None:
         return Accepted(delivery_id, item["status"])
     try:
+        _archive(planned.archived, services)
         services.queue.send(planned.message)
     except MessageTooLargeError as exc:  # the check above makes this a queue of other limits
         release_delivery(services.ledger, item, token)
@@ -236,6 +250,12 @@ def _deliver(planned: _Planned, services: IngestServices, now: float) -> Accepte
         # The worker moves the item on from 'received' when it applies it.
         pass
     return Accepted(delivery_id, QUEUED)
+
+
+def _archive(archived: ArchivedDelivery | None, services: IngestServices) -> None:
+    """Keep the payload for replay before it is queued: a 503 then loses nothing."""
+    if archived is not None and services.archive is not None:
+        services.archive.put(archived)
 
 
 def _matching_rules(

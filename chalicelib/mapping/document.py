@@ -18,6 +18,9 @@ from chalicelib.mapping.expressions import Expression, ExpressionSyntaxError, co
 from chalicelib.mapping.transforms import FIELD_TYPES, TransformOptions
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+# Accepted payloads are archived this many days unless the mapping says otherwise (SPEC 9).
+DEFAULT_ARCHIVE_DAYS = 7
+MAX_ARCHIVE_DAYS = 90
 DEFAULT_SECRET_ID = "zwa/webhook/{source}"  # noqa: S105 (a name pattern, not a secret)
 # The deliveries queue's redrive policy (maxReceiveCount): SQS moves a message to
 # the dead-letter queue after this many receives, without the ledger knowing, so
@@ -43,7 +46,7 @@ SCHEME_TOLERANCE_SECONDS = {
 SIGNATURE_SCHEMES = frozenset({"none", "hmac", *PROVIDER_SCHEMES})
 _DOCUMENT_KEYS = frozenset(
     {"source", "enabled", "connection", "verify", "delivery_id", "max_body_bytes", "retry",
-     "rules", "each", "description", "version"}
+     "rules", "each", "description", "version", "archive"}
 )
 _RULE_KEYS = frozenset(
     {"name", "when", "module", "record", "event_time", "if_unmodified_since", "trigger",
@@ -185,6 +188,8 @@ class MappingDocument:
     version: int | None = None
     # A list in the body whose items are each a delivery of their own (HubSpot's batches).
     each: Expression | None = None
+    # How many days each accepted delivery's payload is archived for replay; 0: not kept.
+    archive_days: int = DEFAULT_ARCHIVE_DAYS
     header_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -243,6 +248,7 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
     if not _positive_int(max_body):
         problems.add("max_body_bytes", "must be a positive whole number")
     retry = _parse_retry(raw.get("retry", {}), problems)
+    archive_days = _parse_archive(raw.get("archive", {}), problems)
     rules_raw = raw.get("rules")
     rules: list[Rule] = []
     if not isinstance(rules_raw, list) or not rules_raw:
@@ -276,7 +282,23 @@ def parse_mapping(raw: Any, *, version: int | None = None) -> MappingDocument:
         retry=retry,
         version=version,
         each=each,
+        archive_days=archive_days,
     )
+
+
+def _parse_archive(raw: Any, problems: _Problems) -> int:
+    """``"archive": {"days": N}`` or ``false``: how many days payloads are kept (0: none)."""
+    if raw is False:
+        return 0
+    if not isinstance(raw, dict):
+        problems.add("archive", 'must be {"days": N} or false')
+        return 0
+    problems.unknown_keys("archive", raw, frozenset({"days"}))
+    days = raw.get("days", DEFAULT_ARCHIVE_DAYS)
+    if not _positive_int(days) or days > MAX_ARCHIVE_DAYS:
+        problems.add("archive.days", f"must be a whole number from 1 to {MAX_ARCHIVE_DAYS}")
+        return 0
+    return int(days)
 
 
 def is_source_name(text: str) -> bool:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import UnavailableError
+from chalicelib.stores.audit import AuditEntry, DynamoAudit, InMemoryAudit
 from chalicelib.stores.aws import aws_call, error_code
 from chalicelib.stores.ledger import (
     Ledger,
@@ -90,7 +91,9 @@ class RecordStates(Protocol):
     def release(self, key: str, owner: str) -> None: ...
 
     def commit(self, key: str, owner: str, change: StateChange, outcome: RuleOutcomeWrite,
-               now: float) -> str: ...
+               now: float, *, audit: AuditEntry | None = None) -> str: ...
+
+    def add_audit(self, entry: AuditEntry) -> None: ...
 
     def save(self, key: str, owner: str, change: StateChange, now: float) -> bool: ...
 
@@ -117,13 +120,16 @@ def lease_key(name: str) -> str:
 class DynamoRecordStore:
     """``RecordStates`` and ``Leases`` over a boto3 DynamoDB client.
 
-    ``ledger_table`` is the delivery ledger's table: a commit writes to both.
+    ``ledger_table`` is the delivery ledger's table: a commit writes to both,
+    and to the audit when one is given.
     """
 
-    def __init__(self, client: Any, table: str, ledger_table: str, *, ttl_days: int = 14) -> None:
+    def __init__(self, client: Any, table: str, ledger_table: str, *, ttl_days: int = 14,
+                 audit: DynamoAudit | None = None) -> None:
         self._client = client
         self._table = table
         self._ledger_table = ledger_table
+        self._audit = audit
         self._ttl_seconds = ttl_days * _DAY
 
     # --- RecordStates -------------------------------------------------------------------
@@ -172,10 +178,12 @@ class DynamoRecordStore:
                     raise
 
     def commit(self, key: str, owner: str, change: StateChange, outcome: RuleOutcomeWrite,
-               now: float) -> str:
-        """Write ``change`` and end the claim, and the rule's outcome, in one transaction."""
+               now: float, *, audit: AuditEntry | None = None) -> str:
+        """Write ``change``, end the claim, the rule's outcome and its audit: one transaction."""
         items = [{"Update": self._state_update(key, owner, change, now)},
                  {"Update": rule_outcome_update(self._ledger_table, outcome)}]
+        if audit is not None and self._audit is not None:
+            items.append({"Put": self._audit.put_request(audit)})
         with aws_call("recording a rule's outcome with the record's state"):
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -184,15 +192,20 @@ class DynamoRecordStore:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
+                if len(reasons) >= 2 and reasons[1] == "ConditionalCheckFailed":
                     self.release(key, owner)
                     return DONE_BEFORE
-                if len(reasons) == 2 and reasons[0] == "ConditionalCheckFailed":
+                if len(reasons) >= 2 and reasons[0] == "ConditionalCheckFailed":
                     return CLAIM_LOST
                 # Throttled, or in conflict with another write: say which, then retry.
                 raise UnavailableError(
                     "recording a rule's outcome with the record's state failed "
                     f"({', '.join(str(r) for r in reasons) or 'TransactionCanceled'})") from exc
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        """An audit entry on its own (an outcome written without a record's state)."""
+        if self._audit is not None:
+            self._audit.add(entry)
 
     def save(self, key: str, owner: str, change: StateChange, now: float) -> bool:
         """Write ``change`` and end the claim, without the ledger; False if the claim was lost."""
@@ -280,8 +293,10 @@ class DynamoRecordStore:
 class InMemoryRecordStore:
     """``RecordStates`` and ``Leases`` in dicts, with the ledger it commits to."""
 
-    def __init__(self, ledger: Ledger, *, ttl_days: int = 14) -> None:
+    def __init__(self, ledger: Ledger, *, ttl_days: int = 14,
+                 audit: InMemoryAudit | None = None) -> None:
         self.ledger = ledger
+        self.audit = audit if audit is not None else InMemoryAudit()
         self.items: dict[str, dict[str, Any]] = {}
         self.leases: dict[str, tuple[str, float]] = {}
         self._ttl_seconds = ttl_days * _DAY
@@ -307,7 +322,7 @@ class InMemoryRecordStore:
                 item.pop("claim_until", None)
 
     def commit(self, key: str, owner: str, change: StateChange, outcome: RuleOutcomeWrite,
-               now: float) -> str:
+               now: float, *, audit: AuditEntry | None = None) -> str:
         with self._lock:
             if self.items.get(key, {}).get("claim_owner") != owner:
                 return CLAIM_LOST
@@ -318,7 +333,12 @@ class InMemoryRecordStore:
             self.ledger.update(outcome.source, outcome.delivery_id, {},
                                rule_outcomes={outcome.rule: outcome.outcome})
             self._apply(key, change, now)
+            if audit is not None:
+                self.audit.add(audit)
             return COMMITTED
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self.audit.add(entry)
 
     def save(self, key: str, owner: str, change: StateChange, now: float) -> bool:
         with self._lock:

@@ -15,9 +15,12 @@ from chalicelib.delivery.worker import WorkerServices
 from chalicelib.ingest.accept import IngestServices
 from chalicelib.ingest.signatures import hmac_signature
 from chalicelib.mapping.document import VerifyConfig
+from chalicelib.stores.archive import InMemoryArchive
+from chalicelib.stores.audit import InMemoryAudit
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.mappings import InMemoryMappingStore, MappingCache
 from chalicelib.stores.queues import InMemoryQueue
+from chalicelib.stores.records import InMemoryRecordStore
 from chalicelib.stores.secrets import InMemorySecretStore
 from devstack.local_worker import sqs_event
 from tests.fakes import FakeZohoCrm
@@ -35,17 +38,24 @@ class World:
     queue: InMemoryQueue = field(default_factory=lambda: InMemoryQueue("zwa-deliveries"))
     dead_letters: InMemoryQueue = field(default_factory=lambda: InMemoryQueue("zwa-dlq"))
     zoho: FakeZohoCrm = field(default_factory=FakeZohoCrm)
+    archive: InMemoryArchive = field(default_factory=InMemoryArchive)
+    audit: InMemoryAudit = field(default_factory=InMemoryAudit)
+    records: InMemoryRecordStore | None = None
     client: Any = None
 
     def configure(self) -> None:
+        # Each configuration starts with no record state, as a new deployment would.
+        self.records = InMemoryRecordStore(self.ledger, audit=self.audit)
         chalice_app.configure(
             ingest=IngestServices(
                 mappings=MappingCache(self.mappings, ttl=0),
-                secrets=self.secrets, ledger=self.ledger, queue=self.queue),
+                secrets=self.secrets, ledger=self.ledger, queue=self.queue,
+                archive=self.archive),
             worker=WorkerServices(
                 mappings=MappingCache(self.mappings, ttl=0), ledger=self.ledger,
                 queue=self.queue, dead_letters=self.dead_letters, zoho=self.zoho.client,
-                retry_base_seconds=30, retry_cap_seconds=900, draw=lambda: 0.5),
+                retry_base_seconds=30, retry_cap_seconds=900, draw=lambda: 0.5,
+                records=self.records),
         )
 
     def post(self, source: str, body: bytes, headers: dict[str, str] | None = None,

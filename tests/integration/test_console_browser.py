@@ -167,7 +167,9 @@ def test_a_failed_delivery_shows_invalid_data_and_the_fields_api_name(
                      [dd.text for dd in error.find_elements("css selector", "dd")], strict=True))
     assert facts["code"] == "INVALID_DATA"
     assert facts["api_name"] == "Email"
-    assert "not-an-email" not in browser.page_source
+    # The value is in the archived payload only, never in the ledger's error or outcomes.
+    assert "not-an-email" not in error.text
+    assert "not-an-email" not in by_css(browser, "table").text
     shoot(browser, screenshots, "delivery-failed")
 
 

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib.stores.archive import DeliveryArchive, DynamoArchive
+from chalicelib.stores.audit import DynamoAudit, RecordAudit
 from chalicelib.stores.ledger import DynamoLedger, Ledger
 from chalicelib.stores.mappings import DynamoMappingStore, MappingStore
 from chalicelib.stores.queues import Queue, QueueReader, SqsQueue
@@ -30,12 +32,15 @@ class ConsoleServices:
     clock: Callable[[], float]
     # The endpoint's base, ``.../webhooks``, for the empty states' example commands.
     webhooks_url: str
-    # The dead letters and where a redrive sends them (``zwa.dlq``); None: no queues.
+    # The dead letters and where a redrive or a replay sends them (``zwa.dlq``); None: no queues.
     dead_letters: QueueReader | None = None
     deliveries_queue: Queue | None = None
     # A connection's Zoho field metadata for previews; None: previews are offline.
     field_metadata: FieldMetadataFor | None = None
     sleep: Callable[[float], None] = time.sleep
+    # Replay and the field-level audit (None: the pages say they are not available).
+    archive: DeliveryArchive | None = None
+    audit: RecordAudit | None = None
 
 
 def console_services(stage: Stage) -> ConsoleServices:
@@ -49,6 +54,8 @@ def console_services(stage: Stage) -> ConsoleServices:
         dead_letters=SqsQueue(stage.client("sqs"), stage.settings.dead_letter_queue),
         deliveries_queue=SqsQueue(stage.client("sqs"), stage.settings.deliveries_queue),
         field_metadata=stage_field_metadata(stage),
+        archive=DynamoArchive(stage.client("dynamodb"), stage.settings.archive_table),
+        audit=DynamoAudit(stage.client("dynamodb"), stage.settings.audit_table),
     )
 
 

@@ -17,10 +17,12 @@ from zwa.console.pages import (
     delivery,
     mapping_tools,
     mappings,
+    record_history,
+    replay,
     sources,
 )
 
 PAGES: tuple[ModuleType, ...] = (sources, deliveries, delivery, mappings, mapping_tools,
-                                 dead_letters)
+                                 dead_letters, replay, record_history)
 NAV: tuple[tuple[str, str], ...] = (("Sources", "/"), ("Deliveries", "/deliveries"),
                                     ("Dead letters", "/dlq"))

@@ -9,12 +9,13 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from zwa.console.page import Page
+from zwa.console.pages.replay import ARCHIVE_KEYS, archive_values
 
 # Shown in the facts table, in this order; any other key goes under "Other fields".
 FACTS = ("status", "attempts", "received_at", "updated_at", "next_attempt_at",
          "mapping_version", "matched_rules", "expires_at")
 TIMES = frozenset({"received_at", "updated_at", "next_attempt_at", "expires_at"})
-SHOWN = frozenset({"source", "delivery_id", "rules", "last_error", *FACTS})
+SHOWN = frozenset({"source", "delivery_id", "rules", "last_error", *FACTS, *ARCHIVE_KEYS})
 ERROR_KEYS = ("code", "message", "api_name", "expected_data_type", "http_status", "rule", "path")
 
 
@@ -29,7 +30,8 @@ def show_delivery(page: Page, source: str, delivery_id: str) -> Response:
         delivery_id=delivery_id, facts=[key for key in FACTS if key in item], times=TIMES,
         rules=_rules(item), error=error,
         error_rows=[(key, error[key]) for key in ERROR_KEYS if key in error],
-        others={key: value for key, value in item.items() if key not in SHOWN})
+        others={key: value for key, value in item.items() if key not in SHOWN},
+        **archive_values(page, source, delivery_id, item))
 
 
 def _rules(item: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
