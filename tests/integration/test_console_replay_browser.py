@@ -39,7 +39,7 @@ def test_replay_after_fixing_the_mapping_turns_a_failed_delivery_applied(
     assert by_css(browser, "h1 .badge").text == "failed"
     assert '"team": "Computing"' in by_css(browser, "pre.payload").text
     follow(browser, by_css(browser, "#replay"), f"/deliveries/{source}/cr-1")
-    assert "Replayed." in browser.page_source
+    assert "Replayed." in browser.page_source, by_css(browser, "main").text[:600]
 
     def applied() -> bool:
         browser.refresh()
