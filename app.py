@@ -8,6 +8,7 @@ worker Lambda consumes the deliveries queue. The work itself is in
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -115,11 +116,20 @@ def get_worker() -> WorkerServices:
         secrets = SecretsManagerStore(boto3.client("secretsmanager"))
         records = DynamoRecordStore(dynamodb, settings.records_table, settings.deliveries_table,
                                     ttl_days=settings.ledger_ttl_days)
-        session = requests.Session()
         clients: dict[str, ZohoClient] = {}
+        clients_lock = threading.Lock()
 
         def zoho_client(connection: str) -> ZohoClient:
-            if connection not in clients:
+            with clients_lock:  # the messages of a batch ask on several threads
+                if connection in clients:
+                    return clients[connection]
+                # One keep-alive session per connection, with a connection for each
+                # message handled at once.
+                session = requests.Session()
+                adapter = requests.adapters.HTTPAdapter(
+                    pool_connections=2, pool_maxsize=settings.parallel_messages)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
                 tokens = TokenProvider(
                     secrets, session, connection_secret_id(settings.secret_prefix, connection),
                     timeout=settings.token_timeout_seconds, leases=records, connection=connection,
@@ -127,7 +137,7 @@ def get_worker() -> WorkerServices:
                 clients[connection] = ZohoClient(
                     session, tokens, timeout=settings.zoho_timeout_seconds
                 )
-            return clients[connection]
+                return clients[connection]
 
         _WORKER = WorkerServices(
             mappings=MappingCache(
@@ -148,6 +158,7 @@ def get_worker() -> WorkerServices:
             record_lease_seconds=settings.token_timeout_seconds
             + 2 * settings.zoho_timeout_seconds + settings.time_margin_seconds,
             pause_seconds=settings.retry_base_seconds,
+            parallel_messages=settings.parallel_messages,
         )
     return _WORKER
 

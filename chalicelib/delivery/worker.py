@@ -130,6 +130,8 @@ class WorkerServices:
     # that connection wait this long before calling again.
     pause_seconds: float = 30.0
     paused_until: dict[str, float] = field(default_factory=dict)
+    # How many messages of one batch are handled at once (``batch``), each on its own thread.
+    parallel_messages: int = 1
 
     def __post_init__(self) -> None:
         if self.records is None:
@@ -138,13 +140,13 @@ class WorkerServices:
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
     """Handle one message; returns the delivery's status or raises ``RetryLaterError``."""
-    logger.remove_keys(["source", "delivery_id"])
+    logger.thread_safe_remove_keys(["source", "delivery_id", "correlation_id"])
     try:
         delivery = QueuedDelivery.from_message(text)
     except ValueError:
         return _dead_letter_malformed(text, services)
-    logger.append_keys(source=delivery.source, delivery_id=delivery.delivery_id)
-    logger.set_correlation_id(delivery.delivery_id)
+    logger.thread_safe_append_keys(source=delivery.source, delivery_id=delivery.delivery_id)
+    logger.thread_safe_append_keys(correlation_id=delivery.delivery_id)
     known = _ledger_item(services, delivery)
     if known.get("status") in FINAL_STATUSES:
         logger.info("delivery already finished", extra={"status": known.get("status")})

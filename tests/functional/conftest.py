@@ -36,6 +36,7 @@ class World:
     dead_letters: InMemoryQueue = field(default_factory=lambda: InMemoryQueue("zwa-dlq"))
     zoho: FakeZohoCrm = field(default_factory=FakeZohoCrm)
     client: Any = None
+    parallel_messages: int = 1  # messages of a batch the worker handles at once
 
     def configure(self) -> None:
         chalice_app.configure(
@@ -45,7 +46,8 @@ class World:
             worker=WorkerServices(
                 mappings=MappingCache(self.mappings, ttl=0), ledger=self.ledger,
                 queue=self.queue, dead_letters=self.dead_letters, zoho=self.zoho.client,
-                retry_base_seconds=30, retry_cap_seconds=900, draw=lambda: 0.5),
+                retry_base_seconds=30, retry_cap_seconds=900, draw=lambda: 0.5,
+                parallel_messages=self.parallel_messages),
         )
 
     def post(self, source: str, body: bytes, headers: dict[str, str] | None = None,
