@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import coldstart  # noqa: E402
-from chalicelib.observability import logger  # noqa: E402
+from chalicelib.observability import logger, metrics  # noqa: E402
 from devstack.stack import free_port  # noqa: E402
 
 SDK_VENV = Path("/tmp/zwa-bench-zoho-sdk")
@@ -188,6 +188,7 @@ def adapter_worker(base: str, updates: int) -> list[float]:
                             records=records)
     times = []
     for index in range(updates):
+        metrics.clear_metrics()  # the worker's handler flushes them; nobody reads them here
         body = json.dumps({"id": f"side-{index}", "record": RECORD, "name": f"Adapter {index}"})
         accept_webhook(WebhookRequest(source="side", headers={"content-type": "application/json"},
                                       raw_body=body.encode(), method="POST",
@@ -199,6 +200,7 @@ def adapter_worker(base: str, updates: int) -> list[float]:
         times.append(time.perf_counter() - begun)
         if status != "applied":
             raise SystemExit(f"the adapter's update {index} ended {status}")
+    metrics.clear_metrics()
     return times
 
 
