@@ -99,7 +99,6 @@ def get_worker() -> WorkerServices:
     global _WORKER
     if _WORKER is None:
         import boto3
-        import requests
 
         from chalicelib.delivery.worker import WorkerServices
         from chalicelib.stores.ledger import DynamoLedger
@@ -109,6 +108,7 @@ def get_worker() -> WorkerServices:
         from chalicelib.stores.search_cache import DynamoSearchCache
         from chalicelib.stores.secrets import SecretsManagerStore
         from chalicelib.zoho.client import ZohoClient
+        from chalicelib.zoho.http import Urllib3Session
         from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
 
         settings = get_settings()
@@ -125,11 +125,7 @@ def get_worker() -> WorkerServices:
                     return clients[connection]
                 # One keep-alive session per connection, with a connection for each
                 # message handled at once.
-                session = requests.Session()
-                adapter = requests.adapters.HTTPAdapter(
-                    pool_connections=2, pool_maxsize=settings.parallel_messages)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
+                session = Urllib3Session(connections=settings.parallel_messages)
                 tokens = TokenProvider(
                     secrets, session, connection_secret_id(settings.secret_prefix, connection),
                     timeout=settings.token_timeout_seconds, leases=records, connection=connection,
