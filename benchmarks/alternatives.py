@@ -165,6 +165,7 @@ def adapter_worker(base: str, updates: int) -> list[float]:
     from chalicelib.stores.records import InMemoryRecordStore
     from chalicelib.stores.secrets import InMemorySecretStore
     from chalicelib.zoho.client import ZohoClient
+    from chalicelib.zoho.http import Urllib3Session
     from chalicelib.zoho.tokens import TokenProvider
 
     logger.setLevel("WARNING")  # a line per delivery would measure the terminal
@@ -178,7 +179,7 @@ def adapter_worker(base: str, updates: int) -> list[float]:
         "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN,
         "accounts_url": base})})
     records = InMemoryRecordStore(ledger)
-    session = requests.Session()
+    session = Urllib3Session(connections=1)  # the worker's own session
     client = ZohoClient(session, TokenProvider(secrets, session, "zwa/connection/default",
                                                leases=records, connection="default"))
     ingest = IngestServices(mappings=MappingCache(mappings, ttl=0), secrets=secrets,

@@ -1,7 +1,7 @@
 """Cold start: what each Lambda function imports, timed against a bare ``import boto3``.
 
-    .venv/bin/python -m benchmarks.coldstart            # median of 7 runs
-    .venv/bin/python -m benchmarks.coldstart --runs 11 --json
+    .venv/bin/python -m benchmarks.coldstart            # median of 15 runs
+    .venv/bin/python -m benchmarks.coldstart --runs 31 --json
 
 Both functions deploy the same ``app.py`` and import what only they use on
 their first call. So the script first finds what each function really loads: in
@@ -200,7 +200,7 @@ def run(runs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.runs)

@@ -70,11 +70,12 @@ MAPPING = {
                "fields": {"Last_Name": {"path": "data.last_name", "required": True}}}],
 }
 
-# us-east-1 list prices used for the cost (USD), as published on the AWS pricing
-# pages on 2026-11-29: API Gateway REST APIs (first 333 million requests a month),
-# Lambda x86 (requests, GB-seconds), SQS standard queues (per 64 KB request chunk,
-# beyond the free tier), DynamoDB on-demand (write and read request units, after the
-# November 2024 reduction), Secrets Manager API calls.
+# The us-east-1 list prices used for the cost (USD), as written down on 2026-11-29
+# (from the AWS pricing pages as last read; the script fetches nothing, so check them
+# before relying on the total): API Gateway REST APIs (first 333 million requests a
+# month), Lambda x86 (requests, GB-seconds), SQS standard queues (per 64 KB request
+# chunk, beyond the free tier), DynamoDB on-demand (write and read request units, after
+# the November 2024 reduction), Secrets Manager API calls.
 PRICES_DATE = "2026-11-29"
 PRICES = {
     "api_gateway_request": 3.50 / 1e6,
