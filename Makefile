@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Branch coverage of chalicelib/ that `make test` requires (settings: [tool.coverage] in pyproject).
 COVERAGE_FLOOR ?= 90
 
-.PHONY: venv dev test unit functional integration lint mutation sandbox artifacts clean
+.PHONY: venv dev test unit functional integration lint mutation sandbox artifacts bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,15 @@ sandbox: $(STAMP)
 # .chalice/config.json; make test fails while the committed ones are out of date.
 artifacts: $(STAMP)
 	$(BIN)/python -m zwa.artifacts
+
+# Every benchmark, one after another, each printing its figures and ratios (see BENCHMARKS.md).
+# The cold start's exit status says whether both functions are within 1.25x a bare import boto3.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.coldstart
+	$(BIN)/python -m benchmarks.overhead
+	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.alternatives
+	$(BIN)/python -m benchmarks.chaos --webhooks 300 --records 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,20 +8,15 @@ worker Lambda consumes the deliveries queue. The work itself is in
 from __future__ import annotations
 
 import os
+import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import boto3
-import requests
 from chalice import Chalice, Response
 
 from chalicelib import __version__
-from chalicelib.delivery.batch import handle_sqs_batch
-from chalicelib.delivery.message import FAILED, IGNORED, QUEUED
-from chalicelib.delivery.worker import WorkerServices
 from chalicelib.errors import IngestError, UnavailableError
-from chalicelib.ingest.accept import DUPLICATE, IngestServices, WebhookRequest, accept_webhook
 from chalicelib.ingest.answers import METHOD_NOT_ALLOWED, house_error
 from chalicelib.observability import (
     DELIVERIES_DUPLICATE,
@@ -36,16 +31,14 @@ from chalicelib.observability import (
     logger,
 )
 from chalicelib.settings import Settings, load_settings
-from chalicelib.stores.archive import DynamoArchive
-from chalicelib.stores.audit import DynamoAudit
-from chalicelib.stores.ledger import DynamoLedger
-from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
-from chalicelib.stores.queues import SqsQueue
-from chalicelib.stores.records import DynamoRecordStore
-from chalicelib.stores.search_cache import DynamoSearchCache
-from chalicelib.stores.secrets import SecretsManagerStore
-from chalicelib.zoho.client import ZohoClient
-from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
+
+# Each function imports what only it uses on its first call, not here: an api cold
+# start loads none of the worker's modules (batch processing, the Zoho client,
+# requests) and a worker cold start none of the api's (tests/unit/test_cold_imports.py).
+if TYPE_CHECKING:
+    from chalicelib.delivery.worker import WorkerServices
+    from chalicelib.ingest.accept import IngestServices
+    from chalicelib.ingest.request import WebhookRequest
 
 app = Chalice(app_name="zoho-webhook-adapter")
 # API Gateway passes these bodies base64-encoded, so signatures are checked over the
@@ -80,6 +73,15 @@ def get_settings() -> Settings:
 def get_ingest() -> IngestServices:
     global _INGEST
     if _INGEST is None:
+        import boto3
+
+        from chalicelib.ingest.accept import IngestServices
+        from chalicelib.stores.archive import DynamoArchive
+        from chalicelib.stores.ledger import DynamoLedger
+        from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
+        from chalicelib.stores.queues import SqsQueue
+        from chalicelib.stores.secrets import SecretsManagerStore
+
         settings = get_settings()
         _INGEST = IngestServices(
             mappings=MappingCache(
@@ -98,17 +100,36 @@ def get_ingest() -> IngestServices:
 def get_worker() -> WorkerServices:
     global _WORKER
     if _WORKER is None:
+        import boto3
+
+        from chalicelib.delivery.worker import WorkerServices
+        from chalicelib.stores.audit import DynamoAudit
+        from chalicelib.stores.ledger import DynamoLedger
+        from chalicelib.stores.mappings import DynamoMappingStore, MappingCache
+        from chalicelib.stores.queues import SqsQueue
+        from chalicelib.stores.records import DynamoRecordStore
+        from chalicelib.stores.search_cache import DynamoSearchCache
+        from chalicelib.stores.secrets import SecretsManagerStore
+        from chalicelib.zoho.client import ZohoClient
+        from chalicelib.zoho.http import Urllib3Session
+        from chalicelib.zoho.tokens import TokenProvider, connection_secret_id
+
         settings = get_settings()
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         secrets = SecretsManagerStore(boto3.client("secretsmanager"))
         records = DynamoRecordStore(dynamodb, settings.records_table, settings.deliveries_table,
                                     ttl_days=settings.ledger_ttl_days,
                                     audit=DynamoAudit(dynamodb, settings.audit_table))
-        session = requests.Session()
         clients: dict[str, ZohoClient] = {}
+        clients_lock = threading.Lock()
 
         def zoho_client(connection: str) -> ZohoClient:
-            if connection not in clients:
+            with clients_lock:  # the messages of a batch ask on several threads
+                if connection in clients:
+                    return clients[connection]
+                # One keep-alive session per connection, with a connection for each
+                # message handled at once.
+                session = Urllib3Session(connections=settings.parallel_messages)
                 tokens = TokenProvider(
                     secrets, session, connection_secret_id(settings.secret_prefix, connection),
                     timeout=settings.token_timeout_seconds, leases=records, connection=connection,
@@ -116,7 +137,7 @@ def get_worker() -> WorkerServices:
                 clients[connection] = ZohoClient(
                     session, tokens, timeout=settings.zoho_timeout_seconds
                 )
-            return clients[connection]
+                return clients[connection]
 
         _WORKER = WorkerServices(
             mappings=MappingCache(
@@ -138,6 +159,7 @@ def get_worker() -> WorkerServices:
             + 2 * settings.zoho_timeout_seconds + settings.time_margin_seconds,
             pause_seconds=settings.retry_base_seconds,
             ledger_ttl_days=settings.ledger_ttl_days,
+            parallel_messages=settings.parallel_messages,
         )
     return _WORKER
 
@@ -145,13 +167,15 @@ def get_worker() -> WorkerServices:
 # What a provider is told when its delivery could not be made durable; the reason
 # (which store, which secret) goes to the log only.
 UNAVAILABLE_MESSAGE = "the delivery could not be recorded; retry later"
-# Each accepted webhook's outcome, as counted.
-_OUTCOME_METRICS = {
-    QUEUED: DELIVERIES_QUEUED,
-    DUPLICATE: DELIVERIES_DUPLICATE,
-    IGNORED: DELIVERIES_IGNORED,
-    FAILED: DELIVERIES_FAILED,
-}
+
+
+def _outcome_metrics() -> dict[str, str]:
+    """Each accepted webhook's outcome, as counted."""
+    from chalicelib.delivery.message import FAILED, IGNORED, QUEUED
+    from chalicelib.ingest.accept import DUPLICATE
+
+    return {QUEUED: DELIVERIES_QUEUED, DUPLICATE: DELIVERIES_DUPLICATE,
+            IGNORED: DELIVERIES_IGNORED, FAILED: DELIVERIES_FAILED}
 
 
 def error_response(
@@ -171,6 +195,8 @@ def answer_errors_in_the_house_shape(event: Any, get_response: Any) -> Response:
 
 
 def _current_webhook(source: str) -> WebhookRequest:
+    from chalicelib.ingest.request import WebhookRequest
+
     request = app.current_request
     assert request is not None  # Chalice sets it for every route call
     raw = request.raw_body
@@ -188,6 +214,8 @@ def _current_webhook(source: str) -> WebhookRequest:
 
 @app.route("/webhooks/{source}", methods=["POST"], content_types=["*/*"])
 def receive_webhook(source: str) -> Response:
+    from chalicelib.ingest.accept import accept_webhook
+
     count(WEBHOOKS_RECEIVED)
     try:
         accepted = accept_webhook(_current_webhook(source), get_ingest(), time.time())
@@ -205,7 +233,7 @@ def receive_webhook(source: str) -> Response:
         return error_response(503, "UNAVAILABLE", UNAVAILABLE_MESSAGE)
     else:
         for status in accepted.statuses:
-            count(_OUTCOME_METRICS[status])
+            count(_outcome_metrics()[status])
         logger.info("webhook accepted", extra={"source": source, **accepted.body()})
         return Response(accepted.body(), status_code=accepted.http_status)
     finally:
@@ -226,4 +254,6 @@ def health() -> dict[str, Any]:
 
 @app.on_sqs_message(queue=DELIVERIES_QUEUE, batch_size=10)
 def apply_deliveries(event: Any) -> dict[str, Any]:
+    from chalicelib.delivery.batch import handle_sqs_batch
+
     return handle_sqs_batch(event.to_dict(), get_worker(), event.context)

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -36,19 +38,24 @@ ZOHO_LATENCY = "ZohoLatency"  # milliseconds per Zoho CRM call
 
 logger = Logger(service="zwa")
 metrics = Metrics(namespace=NAMESPACE, service="zwa")
+# The messages of a batch are handled on several threads; Metrics' set is not guarded.
+_METRICS_LOCK = threading.Lock()
 
 
 def count(name: str, value: int = 1) -> None:
     """Add ``value`` to the counter ``name`` (flushed at the end of the invocation)."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    with _METRICS_LOCK:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def milliseconds(name: str, value: float) -> None:
     """Record a duration in milliseconds."""
-    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+    with _METRICS_LOCK:
+        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
 
 
 def flush_metrics() -> None:
     """Print what was counted since the last flush, as one EMF line; nothing when empty."""
-    if metrics.metric_set:
-        metrics.flush_metrics()
+    with _METRICS_LOCK:
+        if metrics.metric_set:
+            metrics.flush_metrics()

@@ -37,6 +37,15 @@ class Settings:
     # one more message of a batch.
     time_margin_seconds: float = 5.0
     secret_prefix: str = "zwa"  # noqa: S105 (a name prefix, not a secret)
+    # Zoho's concurrency cap of a connection (calls at once, all workers together),
+    # and the most worker containers Lambda runs at once.
+    zoho_concurrency: int = 10
+    worker_max_concurrency: int = 10
+
+    @property
+    def parallel_messages(self) -> int:
+        """Messages one worker container handles at once: all containers stay within the cap."""
+        return max(1, self.zoho_concurrency // max(1, self.worker_max_concurrency))
 
 
 _REQUIRED = {
@@ -53,6 +62,11 @@ _OPTIONAL_FLOATS = {
     "zoho_timeout_seconds": "ZWA_ZOHO_TIMEOUT_SECONDS",
     "token_timeout_seconds": "ZWA_TOKEN_TIMEOUT_SECONDS",
     "time_margin_seconds": "ZWA_TIME_MARGIN_SECONDS",
+}
+
+_OPTIONAL_COUNTS = {
+    "zoho_concurrency": "ZWA_ZOHO_CONCURRENCY",
+    "worker_max_concurrency": "ZWA_WORKER_MAX_CONCURRENCY",
 }
 
 
@@ -83,6 +97,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     for key, name in _OPTIONAL_NAMES.items():
         if environ.get(name):
             values[key] = environ[name]
+    for key, name in _OPTIONAL_COUNTS.items():
+        if environ.get(name):
+            try:
+                values[key] = int(environ[name])
+            except ValueError as exc:
+                raise SettingsError(f"{name} must be a whole number") from exc
+            if values[key] < 1:  # type: ignore[operator]
+                raise SettingsError(f"{name} must be at least 1")
     return Settings(
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
         **values,  # type: ignore[arg-type]

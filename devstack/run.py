@@ -43,8 +43,10 @@ def example_curl(api_url: str, event: Path = EXAMPLE_EVENT) -> str:
 
 def main() -> int:
     zoho = zoho_from_environ()
+    # Two workers, as Lambda runs several containers (the local stage's
+    # ZWA_WORKER_MAX_CONCURRENCY), each handling five messages of a batch at once.
     stack = LocalStack(ports=Ports.from_environ(), zoho=zoho,
-                       app_output="terminal")
+                       app_output="terminal", workers=2)
     stopping = threading.Event()
 
     def stop(*_: Any) -> None:

@@ -101,6 +101,8 @@ class LocalStack:
     app_output: str = "file"
     # How many local worker processes poll the queue (as Lambda runs several).
     workers: int = 1
+    # Environment variables set last, over the stage's (a benchmark's settings).
+    env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -122,6 +124,7 @@ class LocalStack:
         env["ZWA_AWS_PORT"] = str(self.ports.aws)
         env.update(stage_environment("local", ROOT) | {"AWS_ENDPOINT_URL": self.aws_url})
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.env)
         return env
 
     def start(self) -> None:

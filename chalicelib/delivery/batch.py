@@ -1,9 +1,17 @@
 """The worker's SQS batch: each message handled on its own, failures reported per message.
 
-Powertools' ``BatchProcessor`` runs ``process_message`` for each record and
-answers ``{"batchItemFailures": [...]}``: only the messages to retry stay on the
-queue, so one bad message never makes the others run again. (The event source
-mapping needs ``ReportBatchItemFailures``; see the README's deploy notes.)
+``process_message`` runs for each record, and the answer is
+``{"batchItemFailures": [...]}``: only the messages to retry stay on the queue,
+so one bad message never makes the others run again. (The event source mapping
+needs ``ReportBatchItemFailures``; see the README's deploy notes.)
+
+Up to ``WorkerServices.parallel_messages`` messages of a batch are handled at
+once, each on its own thread, so that a batch's Zoho calls wait together
+instead of one after another; the records' claims and the ordering guard
+(``record_update``) keep two messages for one record apart as they keep two
+workers apart. Messages start in the batch's order. (A plain loop over the
+records, not Powertools' batch utility, which handles one record at a time and
+would load its data classes for every event source on each cold start.)
 
 The batch keeps to the invocation's time: before each message it asks the
 Lambda context how much is left, and when that cannot cover one more message
@@ -22,16 +30,11 @@ counts nothing), and the metrics are flushed once, at the batch's end.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.delivery.worker import Attempt, WorkerServices, process_message
 from chalicelib.errors import RetryLaterError, UnavailableError
@@ -46,38 +49,48 @@ def handle_sqs_batch(
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Process an SQS event; returns the partial batch response."""
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    records: list[dict[str, Any]] = list(event.get("Records") or [])
     deferred: list[str] = []
+    lock = threading.Lock()
 
-    def handle_record(record: SQSRecord) -> str:
-        if deferred or not _time_for_one_more(context, services.message_seconds):
-            deferred.append(record.receipt_handle)
-            raise RetryLaterError("not started: too little time left in this invocation")
+    def handle_record(record: dict[str, Any]) -> bool:
+        """Whether the message is done (False: it stays on the queue)."""
+        with lock:
+            if deferred or not _time_for_one_more(context, services.message_seconds):
+                deferred.append(record["receiptHandle"])
+                return False
+        attributes = record.get("attributes") or {}
         attempt = Attempt(
-            number=int(record.attributes.approximate_receive_count or 1),
-            first_sent_at=int(record.attributes.sent_timestamp or 0) / 1000,
-            receipt_handle=record.receipt_handle,
+            number=int(attributes.get("ApproximateReceiveCount") or 1),
+            first_sent_at=int(attributes.get("SentTimestamp") or 0) / 1000,
+            receipt_handle=record["receiptHandle"],
         )
         try:
-            return process_message(record.body, attempt, services, clock())
+            process_message(record["body"], attempt, services, clock())
         except RetryLaterError:
             count(DELIVERIES_RETRIED)
-            raise
-        except Exception as exc:
+            return False
+        except Exception as exc:  # noqa: BLE001 - reported as this message's failure
             count(DELIVERIES_RETRIED)
-            # The batch processor would log this at DEBUG only; the message
-            # comes back and, failing each time, ends in the queue's own DLQ.
+            # The message comes back and, failing each time, ends in the queue's own DLQ.
             logger.error("a message could not be handled; it stays on the queue", extra={
-                "error_type": type(exc).__name__, "message_id": record.message_id})
-            raise
+                "error_type": type(exc).__name__, "message_id": record.get("messageId")})
+            return False
+        return True
 
     try:
-        response = process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
-        )
+        workers = max(1, min(services.parallel_messages, len(records)))
+        if workers == 1:
+            done = [handle_record(record) for record in records]
+        else:
+            with ThreadPoolExecutor(max_workers=workers,
+                                    thread_name_prefix="zwa-message") as pool:
+                done = list(pool.map(handle_record, records))
         if deferred:
             _release(deferred, services.queue)
-        return dict(response)
+        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]}
+                                      for record, ok in zip(records, done, strict=True)
+                                      if not ok]}
     finally:
         flush_metrics()
 

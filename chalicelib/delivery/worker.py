@@ -132,6 +132,8 @@ class WorkerServices:
     paused_until: dict[str, float] = field(default_factory=dict)
     # The field-level audit is kept as long as the ledger.
     ledger_ttl_days: int = 14
+    # How many messages of one batch are handled at once (``batch``), each on its own thread.
+    parallel_messages: int = 1
 
     def __post_init__(self) -> None:
         if self.records is None:
@@ -140,13 +142,13 @@ class WorkerServices:
 
 def process_message(text: str, attempt: Attempt, services: WorkerServices, now: float) -> str:
     """Handle one message; returns the delivery's status or raises ``RetryLaterError``."""
-    logger.remove_keys(["source", "delivery_id"])
+    logger.thread_safe_remove_keys(["source", "delivery_id", "correlation_id"])
     try:
         delivery = QueuedDelivery.from_message(text)
     except ValueError:
         return _dead_letter_malformed(text, services)
-    logger.append_keys(source=delivery.source, delivery_id=delivery.delivery_id)
-    logger.set_correlation_id(delivery.delivery_id)
+    logger.thread_safe_append_keys(source=delivery.source, delivery_id=delivery.delivery_id)
+    logger.thread_safe_append_keys(correlation_id=delivery.delivery_id)
     known = _ledger_item(services, delivery)
     if known.get("status") in FINAL_STATUSES:
         logger.info("delivery already finished", extra={"status": known.get("status")})

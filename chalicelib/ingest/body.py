@@ -20,10 +20,7 @@ import json
 import math
 import re
 from email.errors import MessageError
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from chalicelib.errors import (
@@ -31,6 +28,9 @@ from chalicelib.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -187,6 +187,10 @@ def _parse_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
 
 
 def _read_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    # Loaded here: the email package's parser costs every cold start that never sees multipart.
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
     header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("ascii")
     message = BytesParser(policy=HTTP).parsebytes(header + raw)
     if not message.is_multipart() or message.defects:

@@ -1,16 +1,18 @@
 """Secrets Manager: read (with a short per-container cache) and write secret strings (I/O).
 
-Reads go through Powertools' ``SecretsProvider``, which caches values for
-``max_age`` seconds; a forced read skips the cache (the token cache needs it).
+A read is kept in memory for ``max_age`` seconds; a forced read skips the cache
+(the token cache needs it), and a write replaces the value kept. (A plain
+``GetSecretValue``: Powertools' parameters utility would load every provider it
+has, AppConfig and SSM included, on each cold start.)
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import UnavailableError
 from chalicelib.stores.aws import aws_call, error_code
@@ -31,20 +33,27 @@ class SecretStore(Protocol):
 class SecretsManagerStore:
     """``SecretStore`` over a boto3 ``secretsmanager`` client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
-        self._provider = SecretsProvider(boto3_client=client)
+        self._clock = clock
+        self._kept: dict[str, tuple[str, float]] = {}  # secret id: (value, read at)
 
     def get(self, secret_id: str, *, max_age: int = 300, force: bool = False) -> str:
+        kept = self._kept.get(secret_id)
+        if kept is not None and not force and self._clock() - kept[1] < max_age:
+            return kept[0]
         try:
-            value = self._provider.get(secret_id, max_age=max_age, force_fetch=force)
-        except GetParameterError as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, ClientError) and error_code(cause) == "ResourceNotFoundException":
+            answer = self._client.get_secret_value(SecretId=secret_id)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
                 raise SecretNotFoundError(f"the secret {secret_id} does not exist") from exc
             raise UnavailableError(f"reading the secret {secret_id} failed") from exc
+        except BotoCoreError as exc:
+            raise UnavailableError(f"reading the secret {secret_id} failed") from exc
+        value = answer.get("SecretString")
         if not isinstance(value, str):
             raise UnavailableError(f"the secret {secret_id} holds no text")
+        self._kept[secret_id] = (value, self._clock())
         return value
 
     def put(self, secret_id: str, value: str) -> None:
@@ -55,6 +64,7 @@ class SecretsManagerStore:
                 if error_code(exc) != "ResourceNotFoundException":
                     raise
                 self._client.create_secret(Name=secret_id, SecretString=value)
+        self._kept[secret_id] = (value, self._clock())
 
 
 class InMemorySecretStore:

@@ -1,4 +1,4 @@
-"""The Zoho CRM v8 calls of a connection (I/O over ``requests``).
+"""The Zoho CRM v8 calls of a connection (I/O over an HTTP session: ``zoho.http``).
 
 ``PUT {api_domain}/crm/v8/{module}/{record}`` with ``{"data": [record], ...}``;
 with an External ID locator the external value stands in for the id and
@@ -20,11 +20,10 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
-import requests
-
 from chalicelib.errors import Failure, PermanentDeliveryError, RetryableDeliveryError
 from chalicelib.mapping.engine import PlannedUpdate, record_key_problem
 from chalicelib.observability import ZOHO_LATENCY, milliseconds
+from chalicelib.zoho.http import HttpSession, is_timeout, is_transport_error
 from chalicelib.zoho.responses import (
     APPLIED,
     PERMANENT,
@@ -77,7 +76,7 @@ class ZohoClient:
     """Sends planned updates to Zoho CRM for one connection."""
 
     def __init__(
-        self, session: requests.Session, tokens: TokenProvider, *, timeout: float = 15.0
+        self, session: HttpSession, tokens: TokenProvider, *, timeout: float = 15.0
     ) -> None:
         self._session = session
         self._tokens = tokens
@@ -142,10 +141,12 @@ class ZohoClient:
             response = self._session.put(
                 url, json=plan.body, headers=headers, timeout=self._timeout
             )
-        except requests.Timeout:
-            return ZohoOutcome(RETRY, failure=network_failure("timeout"))
-        except requests.RequestException as exc:
-            return ZohoOutcome(RETRY, failure=network_failure(type(exc).__name__))
+        except Exception as exc:
+            if is_timeout(exc):
+                return ZohoOutcome(RETRY, failure=network_failure("timeout"))
+            if is_transport_error(exc):
+                return ZohoOutcome(RETRY, failure=network_failure(type(exc).__name__))
+            raise
         finally:
             milliseconds(ZOHO_LATENCY, (time.monotonic() - started) * 1000)
         try:
@@ -203,10 +204,12 @@ class ZohoClient:
         try:
             response = self._session.get(
                 token.api_domain + path, params=params, headers=headers, timeout=self._timeout)
-        except requests.Timeout as exc:
-            raise RetryableDeliveryError(network_failure("timeout")) from exc
-        except requests.RequestException as exc:
-            raise RetryableDeliveryError(network_failure(type(exc).__name__)) from exc
+        except Exception as exc:
+            if is_timeout(exc):
+                raise RetryableDeliveryError(network_failure("timeout")) from exc
+            if is_transport_error(exc):
+                raise RetryableDeliveryError(network_failure(type(exc).__name__)) from exc
+            raise
         finally:
             milliseconds(ZOHO_LATENCY, (time.monotonic() - started) * 1000)
         try:

@@ -36,8 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from chalicelib.errors import (
     Failure,
     PermanentDeliveryError,
@@ -47,6 +45,7 @@ from chalicelib.errors import (
 from chalicelib.observability import TOKEN_ERRORS, TOKEN_REFRESHES, count, logger
 from chalicelib.stores.records import Leases
 from chalicelib.stores.secrets import SecretNotFoundError, SecretStore
+from chalicelib.zoho.http import HttpSession, is_transport_error
 
 REFRESH_MARGIN_SECONDS = 300
 # After Zoho refused a token made just now, no new token for this long: a
@@ -201,7 +200,7 @@ class TokenProvider:
     def __init__(
         self,
         secrets: SecretStore,
-        session: requests.Session,
+        session: HttpSession,
         secret_id: str,
         *,
         timeout: float = 10.0,
@@ -370,7 +369,9 @@ class TokenProvider:
         }
         try:
             response = self._session.post(url, data=form, timeout=self._timeout)
-        except requests.RequestException as exc:
+        except Exception as exc:
+            if not is_transport_error(exc):
+                raise
             count(TOKEN_ERRORS)
             raise RetryableDeliveryError(Failure(
                 code="TOKEN_NETWORK_ERROR",

@@ -42,6 +42,7 @@ class World:
     audit: InMemoryAudit = field(default_factory=InMemoryAudit)
     records: InMemoryRecordStore | None = None
     client: Any = None
+    parallel_messages: int = 1  # messages of a batch the worker handles at once
 
     def configure(self) -> None:
         # Each configuration starts with no record state, as a new deployment would.
@@ -55,7 +56,7 @@ class World:
                 mappings=MappingCache(self.mappings, ttl=0), ledger=self.ledger,
                 queue=self.queue, dead_letters=self.dead_letters, zoho=self.zoho.client,
                 retry_base_seconds=30, retry_cap_seconds=900, draw=lambda: 0.5,
-                records=self.records),
+                records=self.records, parallel_messages=self.parallel_messages),
         )
 
     def post(self, source: str, body: bytes, headers: dict[str, str] | None = None,

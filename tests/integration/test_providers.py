@@ -134,8 +134,10 @@ def test_during_a_rotation_a_request_signed_with_the_older_secret_is_accepted(
     newer = wait_for(lambda: _accepted(post_sample(providers, sample, secret=newest)), 15, 1)
     response = post_sample(providers, sample, secret=older)
     assert response.status_code == 202, response.text
+    # A batch's deliveries for one record are handled at once, in either order, so one
+    # whose body was the last applied to the record by an earlier test is 'unchanged'.
     for delivery_id in delivery_ids(newer):
-        assert final_status(ledger, sample.source, delivery_id) == "applied"
+        assert final_status(ledger, sample.source, delivery_id) in ("applied", "unchanged")
     # The same fields again: the credit saver sends nothing the record already holds.
     for delivery_id in delivery_ids(response):
         assert final_status(ledger, sample.source, delivery_id) in ("applied", "unchanged")
