@@ -279,7 +279,6 @@ class DynamoLedger:
                 raise
         return True
 
-
     def release(self, source: str, delivery_id: str, token: str) -> None:
         """Give up a claim this token holds (nothing happens when it holds none)."""
         with aws_call("releasing the delivery in the ledger"):
@@ -298,21 +297,8 @@ class DynamoLedger:
 
     def mark_queued(self, source: str, delivery_id: str, now: float) -> None:
         """'received' -> 'queued', unless the worker already moved the item on."""
-        with aws_call("updating the delivery ledger"):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(source, delivery_id),
-                    UpdateExpression="SET #s = :queued, #u = :now",
-                    ConditionExpression="#s = :received",
-                    ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
-                    ExpressionAttributeValues={
-                        ":queued": {"S": "queued"}, ":received": {"S": "received"},
-                        ":now": _SERIALIZER.serialize(_decimals(now))},
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+        self.update_if_status(source, delivery_id, RECEIVED, {"status": QUEUED, "updated_at": now})
+
 
 def _set_expression(
     changes: dict[str, Any], rule_outcomes: dict[str, dict[str, Any]] | None

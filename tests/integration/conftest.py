@@ -26,9 +26,9 @@ from chalicelib.stores.ledger import DynamoLedger
 from devstack.stack import EXAMPLE_SIGNING_SECRET, ROOT, LocalStack, Ports, free_port
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    log_dir = Path(tempfile.mkdtemp(prefix="zwa-stack-"))
+def started_stack(prefix: str) -> Iterator[LocalStack]:
+    """A whole local stack on free ports, its logs in a temporary folder, stopped at the end."""
+    log_dir = Path(tempfile.mkdtemp(prefix=prefix))
     local = LocalStack(
         ports=Ports(aws=free_port(), sandbox=free_port(), api=free_port()), log_dir=log_dir
     )
@@ -41,6 +41,11 @@ def stack() -> Iterator[LocalStack]:
         raise
     yield local
     local.stop()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    yield from started_stack("zwa-stack-")
 
 
 @pytest.fixture

@@ -10,32 +10,18 @@ package starts its own stack (moto server, sandbox, chalice local, worker).
 from __future__ import annotations
 
 import json
-import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from chalicelib.stores.ledger import DynamoLedger
-from devstack.stack import LocalStack, Ports, free_port
+from devstack.stack import LocalStack
+from tests.integration.conftest import started_stack
 
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[LocalStack]:
-    log_dir = Path(tempfile.mkdtemp(prefix="zwa-mapping-stack-"))
-    local = LocalStack(
-        ports=Ports(aws=free_port(), sandbox=free_port(), api=free_port()), log_dir=log_dir
-    )
-    try:
-        local.start()
-    except Exception:
-        local.stop()
-        for log in sorted(log_dir.glob("*.log")):
-            sys.stderr.write(f"--- {log.name}\n{log.read_text()[-3000:]}\n")
-        raise
-    yield local
-    local.stop()
+    yield from started_stack("zwa-mapping-stack-")
 
 
 @pytest.fixture(scope="package")
