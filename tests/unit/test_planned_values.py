@@ -317,3 +317,52 @@ def test_clearing_a_mandatory_field_says_to_omit_instead():
     assert report.problems == [
         "rules[0].fields.Last_Name.null: Contacts.Last_Name is mandatory and Zoho refuses to "
         'clear it (rule r); use "null": "omit"']
+
+
+def test_a_document_or_rules_of_the_wrong_shape_give_no_field_problem():
+    assert check_against_fields(["rules"], {"Contacts": FIELDS}).problems == []
+    assert check_against_fields({"rules": 5}, {"Contacts": FIELDS}).problems == []
+    assert report_of(rule(fields="Email")).problems == []
+    assert report_of(rule(fields=5)).problems == []
+
+
+def test_rules_after_a_malformed_or_unlooked_rule_are_still_checked():
+    report = report_of("rule", {"module": 5}, rule(module="Deals"),
+                       rule(fields={"Last_Name": "x", "Nope": "p"}))
+    assert report.problems == [
+        "rules[3].fields.Nope: Contacts has no field 'Nope' (rule r); check the API name in "
+        "Zoho's field settings"]
+
+
+def test_every_unmapped_mandatory_field_is_named():
+    fields = [*FIELDS, {"api_name": "Account", "data_type": "lookup", "system_mandatory": True}]
+    report = report_of(rule(fields={"Email": "e"}), modules={"Contacts": fields})
+    assert report.notes == [
+        "rules[0] (rule r) updates existing Contacts records and creates none, so the mandatory "
+        "fields of Contacts (Account, Last_Name) need not be mapped"]
+
+
+def test_a_field_whose_type_zoho_does_not_say_cannot_be_written():
+    fields = [*FIELDS, {"api_name": "Odd"}, {"api_name": "Xml", "data_type": "xml"}]
+    report = report_of(rule(fields={"Last_Name": "x", "Odd": "p", "Xml": "p"}),
+                       modules={"Contacts": fields})
+    assert report.problems == [
+        "rules[0].fields.Odd: Contacts.Odd is an  field in Zoho, which type 'string' does not "
+        "fill (rule r); this adapter cannot write it; remove it from the rule",
+        "rules[0].fields.Xml: Contacts.Xml is a xml field in Zoho, which type 'string' does not "
+        "fill (rule r); this adapter cannot write it; remove it from the rule"]
+
+
+def test_a_multiselect_default_is_split_as_the_value_is():
+    report = report_of(rule(fields={"Last_Name": "x", "Tags": {
+        "path": "p", "type": "multiselect", "default": "Stripe;Bad", "split": ";"}}))
+    assert report.problems == [
+        "rules[0].fields.Tags.default: 'Bad' is not a value of the picklist Contacts.Tags "
+        "(rule r); use one of Stripe, Paddle"]
+
+
+def test_a_picklist_of_thirteen_values_shows_twelve_and_one_more():
+    values = [{"actual_value": f"v{n}"} for n in range(13)]
+    assert planned_value_problem(meta("picklist", pick_list_values=values), "nope") == (
+        "takes only its picklist's values: v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11 "
+        "and 1 more")
