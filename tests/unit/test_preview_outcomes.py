@@ -4,7 +4,7 @@ import hashlib
 import json
 
 from chalicelib.mapping.document import parse_mapping
-from chalicelib.mapping.preview import preview_payload
+from chalicelib.mapping.preview import preview_delivery, preview_payload
 from chalicelib.zoho.fields import StaticFieldMetadata
 
 API = "https://zoho.test"
@@ -203,3 +203,48 @@ def test_a_batch_without_metadata_is_not_checked():
     preview = preview_payload(document, b'[{"eventId": 1, "objectId": 11, "amount": 5}]', JSON)
     assert not preview.checked_fields and not preview.items[0].checked_fields
     assert preview.ok and preview.version is None
+
+
+def test_a_rule_whose_value_does_not_fit_is_shown_with_its_error_alone():
+    document = mapping(deal_rule(name="ghost", record={"id": "zid"}))
+    preview = preview_payload(document, body(zid="not-an-id"), JSON, DEALS, api_domain=API)
+    assert as_printed(preview)["rules"] == [
+        {"rule": "ghost", "module": "Deals", "locator": "id", "requests": [], "omitted": [],
+         "errors": [{"message": "rule 'ghost': record.id (zid) is not a Zoho record id",
+                     "rule": "ghost", "field": "record.id", "path": "zid",
+                     "value_type": "string"}]}]
+
+
+class Exploding(dict):
+    """A parsed body whose lookups fail the way a bug would, quoting a value."""
+
+    def get(self, key, default=None):
+        raise RuntimeError("ada@example.com")
+
+
+def test_an_unforeseen_failure_is_shown_naming_rule_field_and_type_only():
+    document = parse_mapping(mapping(deal_rule(record={"id": "data.zid"})))
+    preview = preview_delivery(document, {"id": "e-1", "data": Exploding()}, {}, None)
+    assert as_printed(preview)["rules"] == [
+        {"rule": "deal", "module": "Deals", "locator": "id", "requests": [], "omitted": [],
+         "errors": [{"message": "rule 'deal': RuntimeError while mapping record.id",
+                     "rule": "deal", "field": "record.id", "path": None, "value_type": None}]}]
+    assert "ada@example.com" not in json.dumps(as_printed(preview))
+
+
+def test_a_delivery_previewed_without_its_raw_body_and_id_is_keyed_by_the_empty_bodys_hash():
+    document = parse_mapping({"source": "shop", "rules": [deal_rule()]})
+    preview = preview_delivery(document, {"ref": "R", "amount": 1}, {}, None)
+    assert preview.delivery_id == hashlib.sha256(b"").hexdigest()
+
+
+def test_each_item_of_a_batch_is_filtered_and_mapped_with_the_requests_headers():
+    document = {"source": "hub", "each": "@", "delivery_id": "eventId", "rules": [{
+        "name": "r", "module": "Deals", "when": "header:X-Deal",
+        "record": {"id": "objectId"},
+        "fields": {"Stage": "header:X-Stage", "Amount": "amount"}}]}
+    raw = json.dumps([{"eventId": 1, "objectId": 11, "amount": 5}]).encode()
+    preview = preview_payload(document, raw, {"X-Deal": "yes", "X-Stage": "Won", **JSON})
+    assert [r.body for r in preview.updates] == [{"data": [{"Stage": "Won", "Amount": "5"}]}]
+    other = preview_payload(document, raw, {"X-Stage": "Won", **JSON})
+    assert other.rules == () and other.ok
