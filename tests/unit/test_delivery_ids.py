@@ -66,10 +66,8 @@ def test_an_id_that_is_not_text_is_a_400():
 def test_an_id_expression_that_cannot_be_evaluated_says_why():
     message = refusal(lambda: delivery_id_of(document(delivery_id="starts_with(id, 'x')"),
                                              {"id": 5}, {}, b""))
-    assert message.startswith(
-        "the delivery id (starts_with(id, 'x')) cannot be read from this payload: ")
-    assert len(message) > len("the delivery id (starts_with(id, 'x')) cannot be read from "
-                              "this payload: ")
+    assert message == ("the delivery id (starts_with(id, 'x')) cannot be read from this "
+                       "payload: starts_with() takes string, not number")
 
 
 def each(expression="items"):
@@ -96,8 +94,8 @@ def test_a_batch_that_gives_no_list_is_a_400(body):
 
 def test_a_batch_expression_that_cannot_be_evaluated_says_why():
     message = refusal(lambda: batch_items(each("sort(items)"), {"items": [1, "a"]}, {}))
-    assert message.startswith("each (sort(items)) cannot be evaluated on this payload: ")
-    assert len(message) > len("each (sort(items)) cannot be evaluated on this payload: ")
+    assert message == ("each (sort(items)) cannot be evaluated on this payload: sort() takes "
+                       "array-string or array-number, not str")
 
 
 def test_a_document_that_does_not_compile_reports_its_problems_and_none_offline():
@@ -108,3 +106,4 @@ def test_a_document_that_does_not_compile_reports_its_problems_and_none_offline(
     with pytest.raises(MappingDocumentError) as caught:
         checked.raise_for_problems()
     assert caught.value.problems == checked.problems
+
