@@ -2,7 +2,11 @@
 
 import pytest
 
-from chalicelib.errors import MalformedPayloadError, PayloadTooLargeError
+from chalicelib.errors import (
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from chalicelib.ingest.body import media_type, parse_body
 
 MULTI = "multipart/form-data; boundary=B"
@@ -115,3 +119,13 @@ def test_a_multipart_body_that_does_not_parse_is_refused_saying_why(raw, message
 def test_a_multipart_content_type_without_boundary_is_refused():
     assert refused(b"x", "multipart/form-data; charset=utf-8") == (
         "the multipart body has no boundary in its Content-Type")
+
+
+def test_a_content_type_outside_ascii_is_refused_saying_what_to_send():
+    assert refused(b"{}", "application/j\u00e9son", UnsupportedMediaTypeError) == (
+        "the Content-Type header holds characters outside ASCII; send e.g. application/json")
+
+
+def test_a_multipart_body_the_parser_chokes_on_is_refused_as_not_parsing():
+    assert refused(b"--B--\r\n", "multipart/form-data; boundary=B; a*=x") == (
+        "the multipart body does not parse")

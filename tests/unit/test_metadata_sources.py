@@ -6,6 +6,7 @@ from chalicelib.zoho.fields import (
     CachedFieldMetadata,
     InMemoryFieldCacheStore,
     StaticFieldMetadata,
+    ZohoFieldMetadata,
     fields_of,
 )
 
@@ -95,3 +96,23 @@ def test_each_module_is_asked_once_in_order():
     assert fields_of(source, ["Contacts", "Deals", "Contacts"], fresh=True) == {
         "Contacts": [EMAIL], "Deals": None}
     assert source.asked == [("Contacts", True), ("Deals", True)]
+
+
+class FakeReader:
+    """The Zoho client's metadata call, answering from a dict."""
+
+    def __init__(self, modules):
+        self.modules = modules
+        self.asked = []
+
+    def field_metadata(self, module):
+        self.asked.append(module)
+        return self.modules.get(module)
+
+
+def test_metadata_from_zoho_is_one_call_per_question():
+    reader = FakeReader({"Contacts": [EMAIL]})
+    source = ZohoFieldMetadata(reader)
+    assert source.fields("Contacts") == [EMAIL]
+    assert source.fields("Deals", fresh=True) is None
+    assert reader.asked == ["Contacts", "Deals"]

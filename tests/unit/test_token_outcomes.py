@@ -445,3 +445,71 @@ def test_the_lease_holder_does_not_take_the_rejected_token_back():
     tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(), leases=table)
     assert tokens.refresh(rejected).value == "1000.replaced"
     assert len(session.posts) == 1
+
+
+class CachingSecretStore(InMemorySecretStore):
+    """A secret store that answers from its cache unless asked to read afresh."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.cache = dict(values)
+
+    def get(self, secret_id, *, max_age=300, force=False):
+        if not force and secret_id in self.cache:
+            return self.cache[secret_id]
+        return super().get(secret_id)
+
+
+def test_the_connection_is_always_read_afresh_not_from_a_cache():
+    secrets = CachingSecretStore({SECRET_ID: json.dumps(connection())})
+    secrets.values[SECRET_ID] = json.dumps(connection(
+        access_token="1000.stored", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600))
+    session = FakeZohoSession()
+    assert TokenProvider(secrets, session, SECRET_ID, clock=Clock()).token().value == "1000.stored"
+    assert session.posts == []
+
+
+def test_a_token_another_worker_stored_after_a_rejection_is_kept_in_memory():
+    secrets = secrets_with(access_token="1000.theirs", api_domain="https://www.zohoapis.eu",
+                           expires_at=NOW + 3600)
+    tokens = TokenProvider(secrets, FakeZohoSession(), SECRET_ID, clock=Clock())
+    rejected = AccessToken("1000.mine", "https://www.zohoapis.eu", NOW + 3600)
+    assert tokens.refresh(rejected).value == "1000.theirs"
+    reads = secrets.reads
+    assert tokens.token().value == "1000.theirs"
+    assert secrets.reads == reads
+
+
+def test_a_waiting_worker_uses_the_stored_token_at_its_first_poll():
+    clock = Clock()
+    table = leases()
+    table.hold_lease(LEASE, "other", until=NOW + 15)
+    secrets = secrets_with()
+
+    def wait(seconds):
+        clock.now += seconds
+        secrets.put(SECRET_ID, json.dumps(connection(
+            access_token="1000.theirs", api_domain="https://www.zohoapis.eu",
+            expires_at=NOW + 3600)))
+
+    tokens = TokenProvider(secrets, FakeZohoSession(), SECRET_ID, clock=clock, leases=table,
+                           sleep=wait)
+    assert tokens.token().value == "1000.theirs"
+    assert clock.now == NOW + 0.25
+    assert table.leases[LEASE] == ("other", NOW + 15)
+
+
+def test_a_throttle_that_ends_here_is_checked_against_the_one_all_workers_share():
+    clock = Clock()
+    table = leases()
+    session = FakeZohoSession([(200, {"error": "Access Denied"})],
+                              default_token=token_grant("1000.later"))
+    tokens = TokenProvider(secrets_with(), session, SECRET_ID, clock=clock, leases=table)
+    with pytest.raises(RetryableDeliveryError):
+        tokens.token()
+    table.hold_lease(THROTTLE_MARK, "zoho", until=NOW + 400)  # another worker met it later
+    clock.now = NOW + 300
+    with pytest.raises(RetryableDeliveryError) as caught:
+        tokens.token()
+    assert caught.value.failure.details == {"retry_after_seconds": 100}
+    assert len(session.posts) == 1
