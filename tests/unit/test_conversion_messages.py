@@ -66,3 +66,27 @@ def test_a_value_converts_to_what_zoho_takes(value, options, result):
 def test_a_map_key_for_a_boolean_is_its_json_word():
     assert convert(True, opts("string", map={"true": "Yes", "false": "No"})) == "Yes"
     assert convert(False, opts("string", map={"true": "Yes", "false": "No"})) == "No"
+
+
+@pytest.mark.parametrize("value, options, message", [
+    ({"a": 1}, opts("string"), "expected text, got object"),
+    (True, opts("date"), "expected a date or time, got boolean"),
+    (1e30, opts("datetime"), "epoch number out of range"),
+    ("2024-01-01", opts("date", timezone="Mars/Base"), "unknown time zone 'Mars/Base'"),
+])
+def test_a_text_or_time_that_does_not_fit_says_why(value, options, message):
+    with pytest.raises(ConversionError) as caught:
+        convert(value, options)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("value, options, result", [
+    (True, opts("string"), "true"),
+    (False, opts("string"), "false"),
+    ("abc", opts("string", max_length=3), "abc"),
+    (100_000_000_000, opts("datetime"), "1973-03-03T09:46:40+00:00"),
+    (99_999_999_999, opts("datetime"), "5138-11-16T09:46:39+00:00"),
+    (0, opts("datetime", timezone="utc"), "1970-01-01T00:00:00+00:00"),
+])
+def test_a_text_or_time_converts_to_what_zoho_takes(value, options, result):
+    assert convert(value, options) == result
