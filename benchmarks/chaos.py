@@ -51,11 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack_setup import seed_signed_source  # noqa: E402
 from chalicelib.ingest.signatures import hmac_signature  # noqa: E402
 from chalicelib.mapping.document import VerifyConfig  # noqa: E402
 from chalicelib.stores.ledger import DynamoLedger  # noqa: E402
-from chalicelib.stores.mappings import DynamoMappingStore  # noqa: E402
-from chalicelib.stores.secrets import SecretsManagerStore  # noqa: E402
 from devstack.stack import LocalStack, Ports, free_port  # noqa: E402
 
 SOURCE = "chaos"
@@ -284,13 +283,8 @@ def _accepted_by_zoho(outcome: dict[str, Any]) -> bool:
 
 def prepare(stack: LocalStack, stage: Any, records: list[str], args: argparse.Namespace) -> None:
     """Records, the mapping, its signing secret, the faults, a shorter visibility timeout."""
+    seed_signed_source(stack, stage, records, SOURCE, SIGNING_SECRET, MAPPING)
     sandbox = stack.sandbox_url
-    requests.post(f"{sandbox}/__sandbox/seed", timeout=30, json={"module": "Contacts", "records": [
-        {"id": record, "Last_Name": "Seeded"} for record in records]}).raise_for_status()
-    SecretsManagerStore(stage.client("secretsmanager")).put(
-        f"zwa/webhook/{SOURCE}", SIGNING_SECRET)
-    DynamoMappingStore(stage.client("dynamodb"), stage.settings.mappings_table).save(
-        MAPPING, now=time.time())
     requests.post(f"{sandbox}/__sandbox/faults", timeout=10, json={
         "rates": {"500": 0.15, "429": 0.10, "hang": 0.03}, "methods": ["PUT"],
         "hang_seconds": args.hang_seconds, "seed": args.seed}).raise_for_status()

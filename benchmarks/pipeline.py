@@ -47,11 +47,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack_setup import seed_signed_source  # noqa: E402
 from chalicelib.ingest.signatures import hmac_signature  # noqa: E402
 from chalicelib.mapping.document import VerifyConfig  # noqa: E402
 from chalicelib.stores.ledger import DynamoLedger  # noqa: E402
-from chalicelib.stores.mappings import DynamoMappingStore  # noqa: E402
-from chalicelib.stores.secrets import SecretsManagerStore  # noqa: E402
 from devstack.stack import LocalStack, Ports, free_port  # noqa: E402
 
 SOURCE = "bench"
@@ -170,13 +169,8 @@ POLLER_OPERATIONS = {"sqs ReceiveMessage", "sqs DeleteMessageBatch", "sqs GetQue
 
 
 def prepare(stack: LocalStack, stage: Any, records: list[str], args: argparse.Namespace) -> None:
+    seed_signed_source(stack, stage, records, SOURCE, SIGNING_SECRET, MAPPING)
     sandbox = stack.sandbox_url
-    requests.post(f"{sandbox}/__sandbox/seed", timeout=60, json={"module": "Contacts", "records": [
-        {"id": record, "Last_Name": "Seeded"} for record in records]}).raise_for_status()
-    SecretsManagerStore(stage.client("secretsmanager")).put(
-        f"zwa/webhook/{SOURCE}", SIGNING_SECRET)
-    DynamoMappingStore(stage.client("dynamodb"), stage.settings.mappings_table).save(
-        MAPPING, now=time.time())
     requests.post(f"{sandbox}/__sandbox/config", timeout=10,
                   json={"concurrency": args.cap}).raise_for_status()
     requests.post(f"{sandbox}/__sandbox/latency", timeout=10,
