@@ -284,3 +284,19 @@ class DownLedger(InMemoryLedger):
         if self.failing_write is not None and self.failing_write(changes, rule_outcomes):
             raise UnavailableError("updating the delivery ledger failed (InternalServerError)")
         super().update(source, delivery_id, changes, rule_outcomes=rule_outcomes)
+
+
+class Clock:
+    """A clock a test moves by hand: ``clock.now += 60``."""
+
+    def __init__(self, now: float = 1_764_331_200.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def zoho_connection(**extra: Any) -> dict[str, Any]:
+    """A connection secret's credentials (Zoho's EU accounts server), plus ``extra``."""
+    return {"client_id": "c", "client_secret": "s", "refresh_token": "r",
+            "accounts_url": "https://accounts.zoho.eu", **extra}

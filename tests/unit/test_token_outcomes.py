@@ -21,7 +21,7 @@ from chalicelib.zoho.tokens import (
     token_rejected,
     token_throttled,
 )
-from tests.fakes import FakeZohoSession, UnwritableSecretStore, token_grant
+from tests.fakes import Clock, FakeZohoSession, UnwritableSecretStore, token_grant, zoho_connection
 
 NOW = 1_764_331_200.0
 SECRET_ID = "zwa/connection/eu-org"
@@ -29,21 +29,8 @@ LEASE = f"token#{SECRET_ID}"
 THROTTLE_MARK = f"token-throttle#{SECRET_ID}"
 
 
-class Clock:
-    def __init__(self, now=NOW):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-def connection(**extra):
-    return {"client_id": "c", "client_secret": "s", "refresh_token": "r",
-            "accounts_url": "https://accounts.zoho.eu", **extra}
-
-
 def secrets_with(**extra):
-    return InMemorySecretStore({SECRET_ID: json.dumps(connection(**extra))})
+    return InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection(**extra))})
 
 
 def stored(secrets):
@@ -154,13 +141,14 @@ def test_a_token_is_fresh_only_with_more_than_five_minutes_left():
 
 
 def test_a_cached_token_needs_all_three_fields_and_a_numeric_expiry():
-    assert cached_token(connection(access_token="a", api_domain="https://z/",
+    assert cached_token(zoho_connection(access_token="a", api_domain="https://z/",
                                    expires_at="12")) == AccessToken("a", "https://z", 12.0)
-    assert cached_token(connection(access_token="a", api_domain="https://z")) is None
-    assert cached_token(connection(api_domain="https://z", expires_at=1)) is None
-    assert cached_token(connection(access_token="a", expires_at=1)) is None
-    assert cached_token(connection(access_token="a", api_domain="z", expires_at="soon")) is None
-    assert cached_token(connection(access_token="a", api_domain="z", expires_at=None)) is None
+    assert cached_token(zoho_connection(access_token="a", api_domain="https://z")) is None
+    assert cached_token(zoho_connection(api_domain="https://z", expires_at=1)) is None
+    assert cached_token(zoho_connection(access_token="a", expires_at=1)) is None
+    unreadable = zoho_connection(access_token="a", api_domain="z", expires_at="soon")
+    assert cached_token(unreadable) is None
+    assert cached_token(zoho_connection(access_token="a", api_domain="z", expires_at=None)) is None
 
 
 def test_an_unknown_data_centre_is_named():
@@ -177,7 +165,7 @@ def test_a_missing_or_incomplete_connection_names_the_secret_and_the_fix():
     assert (missing.value.failure.code, missing.value.failure.message) == (
         "CONNECTION_NOT_FOUND", f"the connection secret {SECRET_ID} does not exist; create it "
         "with 'zwa connection set'")
-    for text in ("not json", json.dumps(connection(refresh_token="")), json.dumps(["x"])):
+    for text in ("not json", json.dumps(zoho_connection(refresh_token="")), json.dumps(["x"])):
         secrets = InMemorySecretStore({SECRET_ID: text})
         with pytest.raises(PermanentDeliveryError) as incomplete:
             TokenProvider(secrets, FakeZohoSession(), SECRET_ID).token()
@@ -213,7 +201,7 @@ def test_the_new_token_is_stored_beside_the_connection_as_it_is_now():
     session = FakeZohoSession([token_grant("1000.new", 1800)])
     tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock())
     token = tokens.token()
-    assert stored(secrets) == connection(access_token="1000.new",
+    assert stored(secrets) == zoho_connection(access_token="1000.new",
                                          api_domain="https://www.zohoapis.eu",
                                          expires_at=NOW + 1800, note="kept")
     assert tokens.made_here(token)
@@ -227,10 +215,10 @@ def test_the_new_token_is_stored_beside_the_connection_as_it_is_now():
 def test_a_token_made_with_credentials_changed_meanwhile_is_not_stored(changed, logs):
     secrets = secrets_with()
     session = FakeZohoSession([token_grant("1000.new")])
-    session.on_post = lambda: secrets.put(SECRET_ID, json.dumps(connection(**changed)))
+    session.on_post = lambda: secrets.put(SECRET_ID, json.dumps(zoho_connection(**changed)))
     tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock())
     assert tokens.token().value == "1000.new"  # used here all the same
-    assert stored(secrets) == connection(**changed)
+    assert stored(secrets) == zoho_connection(**changed)
     assert said(logs(), "secret_id") == [
         ("INFO", "the connection changed during a refresh; the new token is not stored",
          {"secret_id": SECRET_ID})]
@@ -249,7 +237,7 @@ def test_a_connection_deleted_during_a_refresh_keeps_the_token_in_this_worker(lo
 
 
 def test_a_failed_write_back_is_logged_without_the_token(logs):
-    secrets = UnwritableSecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = UnwritableSecretStore({SECRET_ID: json.dumps(zoho_connection())})
     tokens = TokenProvider(secrets, FakeZohoSession([token_grant("1000.new")]), SECRET_ID,
                            clock=Clock())
     assert tokens.token().value == "1000.new"
@@ -435,12 +423,12 @@ def test_the_lease_holder_does_not_take_the_rejected_token_back():
 
         def get(self, secret_id, *, max_age=300, force=False):
             value = super().get(secret_id)
-            self.values[SECRET_ID] = json.dumps(connection(
+            self.values[SECRET_ID] = json.dumps(zoho_connection(
                 access_token="1000.rejected", api_domain="https://www.zohoapis.eu",
                 expires_at=NOW + 3600))
             return value
 
-    secrets = RejectedOnlyAfterFirstRead({SECRET_ID: json.dumps(connection())})
+    secrets = RejectedOnlyAfterFirstRead({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([token_grant("1000.replaced")])
     tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(), leases=table)
     assert tokens.refresh(rejected).value == "1000.replaced"
@@ -461,8 +449,8 @@ class CachingSecretStore(InMemorySecretStore):
 
 
 def test_the_connection_is_always_read_afresh_not_from_a_cache():
-    secrets = CachingSecretStore({SECRET_ID: json.dumps(connection())})
-    secrets.values[SECRET_ID] = json.dumps(connection(
+    secrets = CachingSecretStore({SECRET_ID: json.dumps(zoho_connection())})
+    secrets.values[SECRET_ID] = json.dumps(zoho_connection(
         access_token="1000.stored", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600))
     session = FakeZohoSession()
     assert TokenProvider(secrets, session, SECRET_ID, clock=Clock()).token().value == "1000.stored"
@@ -488,7 +476,7 @@ def test_a_waiting_worker_uses_the_stored_token_at_its_first_poll():
 
     def wait(seconds):
         clock.now += seconds
-        secrets.put(SECRET_ID, json.dumps(connection(
+        secrets.put(SECRET_ID, json.dumps(zoho_connection(
             access_token="1000.theirs", api_domain="https://www.zohoapis.eu",
             expires_at=NOW + 3600)))
 

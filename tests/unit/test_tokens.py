@@ -20,6 +20,7 @@ from chalicelib.zoho.tokens import (
     parse_token_response,
 )
 from tests.fakes import (
+    Clock,
     FakeResponse,
     FakeZohoSession,
     UnreadableSecretStore,
@@ -27,23 +28,11 @@ from tests.fakes import (
     crm_request_error,
     crm_success,
     token_grant,
+    zoho_connection,
 )
 
 NOW = 1_764_331_200.0
 SECRET_ID = "zwa/connection/default"
-
-
-class Clock:
-    def __init__(self, now=NOW):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-def connection(**extra):
-    return {"client_id": "c", "client_secret": "s", "refresh_token": "r",
-            "accounts_url": "https://accounts.zoho.eu", **extra}
 
 
 def stored(secrets):
@@ -82,7 +71,7 @@ def test_refused_credentials_are_permanent_even_with_http_200(error, code):
 
 def test_refused_credentials_name_the_connection_and_the_command_that_fixes_it():
     session = FakeZohoSession([(200, {"error": "invalid_client"})])
-    secrets = InMemorySecretStore({"zwa/connection/eu-org": json.dumps(connection())})
+    secrets = InMemorySecretStore({"zwa/connection/eu-org": json.dumps(zoho_connection())})
     tokens = TokenProvider(secrets, session, "zwa/connection/eu-org", clock=lambda: NOW)
     with pytest.raises(PermanentDeliveryError) as caught:
         tokens.token()
@@ -162,7 +151,7 @@ def test_an_unknown_data_centre_is_a_permanent_connection_error():
 # The connection secret and the cache
 
 def test_a_cold_worker_reuses_the_token_cached_in_the_secret():
-    cached = connection(access_token="1000.cached", api_domain="https://www.zohoapis.eu",
+    cached = zoho_connection(access_token="1000.cached", api_domain="https://www.zohoapis.eu",
                         expires_at=NOW + 3000)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(cached)})
     session = FakeZohoSession()
@@ -172,7 +161,7 @@ def test_a_cold_worker_reuses_the_token_cached_in_the_secret():
 
 
 def test_a_token_with_under_five_minutes_left_is_refreshed_and_written_back():
-    cached = connection(access_token="1000.old", api_domain="https://x", expires_at=NOW + 200)
+    cached = zoho_connection(access_token="1000.old", api_domain="https://x", expires_at=NOW + 200)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(cached)})
     session = FakeZohoSession([token_grant()])
     token = provider(secrets, session, timeout=4.0).token()
@@ -182,12 +171,12 @@ def test_a_token_with_under_five_minutes_left_is_refreshed_and_written_back():
         "url": "https://accounts.zoho.eu/oauth/v2/token", "timeout": 4.0,
         "data": {"grant_type": "refresh_token", "client_id": "c", "client_secret": "s",
                  "refresh_token": "r"}}]
-    assert stored(secrets) == connection(
+    assert stored(secrets) == zoho_connection(
         access_token="1000.new", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600)
 
 
 def test_a_warm_worker_does_not_read_the_secret_again():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     tokens = provider(secrets, FakeZohoSession([token_grant()]))
     tokens.token()
     reads = secrets.reads
@@ -196,11 +185,11 @@ def test_a_warm_worker_does_not_read_the_secret_again():
 
 
 def test_after_a_rejection_a_token_another_worker_stored_is_used():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([token_grant("1000.first")])
     tokens = provider(secrets, session)
     rejected = tokens.token()
-    other = connection(access_token="1000.other", api_domain="https://www.zohoapis.eu",
+    other = zoho_connection(access_token="1000.other", api_domain="https://www.zohoapis.eu",
                        expires_at=NOW + 3600)
     secrets.values[SECRET_ID] = json.dumps(other)
     assert tokens.refresh(rejected).value == "1000.other"
@@ -240,7 +229,7 @@ def test_an_unreadable_secret_store_is_an_aws_failure_not_a_delivery_verdict():
     (requests.Timeout("read timed out"), "Timeout"),
 ])
 def test_no_answer_from_the_token_endpoint_is_retryable(error, kind):
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     with pytest.raises(RetryableDeliveryError) as caught:
         provider(secrets, FakeZohoSession([error])).token()
     assert caught.value.failure.code == "TOKEN_NETWORK_ERROR"
@@ -248,7 +237,7 @@ def test_no_answer_from_the_token_endpoint_is_retryable(error, kind):
 
 
 def test_a_token_answer_that_is_not_json_is_retryable():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([FakeResponse(503, text="<html>Service Unavailable</html>")])
     with pytest.raises(RetryableDeliveryError) as caught:
         provider(secrets, session).token()
@@ -259,7 +248,7 @@ def test_a_token_answer_that_is_not_json_is_retryable():
 # The refresh budget: Zoho allows 10 new tokens per refresh token per 10 minutes
 
 def test_a_failed_write_back_keeps_the_token_so_five_deliveries_make_one_refresh():
-    secrets = UnwritableSecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = UnwritableSecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([token_grant()], default_crm=crm_success())
     client = ZohoClient(session, provider(secrets, session))
     for _ in range(5):
@@ -271,7 +260,7 @@ def test_a_failed_write_back_keeps_the_token_so_five_deliveries_make_one_refresh
 
 def test_twelve_deliveries_with_a_persistent_401_make_two_refreshes_in_the_cool_down():
     clock = Clock()
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession(default_token=token_grant(),
                               default_crm=crm_request_error(401, "INVALID_TOKEN"))
     client = ZohoClient(session, provider(secrets, session, clock))
@@ -291,14 +280,14 @@ def test_twelve_deliveries_with_a_persistent_401_make_two_refreshes_in_the_cool_
 
 def test_in_the_cool_down_a_token_another_worker_stored_is_still_used():
     clock = Clock()
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession(
         default_token=token_grant(),
         crm_answers=[crm_request_error(401, "INVALID_TOKEN")] * 3 + [crm_success()])
     client = ZohoClient(session, provider(secrets, session, clock))
     with pytest.raises(RetryableDeliveryError):
         client.update_record(plan())
-    secrets.values[SECRET_ID] = json.dumps(connection(
+    secrets.values[SECRET_ID] = json.dumps(zoho_connection(
         access_token="1000.other", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600))
     assert client.update_record(plan()).kind == "applied"
     assert session.puts[-1]["headers"]["Authorization"] == "Zoho-oauthtoken 1000.other"
@@ -308,14 +297,14 @@ def test_in_the_cool_down_a_token_another_worker_stored_is_still_used():
 def test_a_stored_token_refused_too_is_replaced_at_once_with_no_cool_down():
     # The secret holds a token another process made before Zoho revoked it (its 16th
     # live token pushes out the oldest): refused, it says nothing of a new one.
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession(
         [token_grant("1000.first"), token_grant("1000.second")],
         crm_answers=[crm_success()] + [crm_request_error(401, "INVALID_TOKEN")] * 2
         + [crm_success()] * 2)
     client = ZohoClient(session, provider(secrets, session))
     assert client.update_record(plan()).kind == "applied"
-    secrets.values[SECRET_ID] = json.dumps(connection(
+    secrets.values[SECRET_ID] = json.dumps(zoho_connection(
         access_token="1000.revoked", api_domain="https://www.zohoapis.eu",
         expires_at=NOW + 3600))
     assert client.update_record(plan()).kind == "applied"
@@ -326,9 +315,9 @@ def test_a_stored_token_refused_too_is_replaced_at_once_with_no_cool_down():
 
 
 def test_a_connection_set_during_a_refresh_is_not_overwritten():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([token_grant()])
-    replaced = connection(client_id="c2", client_secret="s2", refresh_token="r2")
+    replaced = zoho_connection(client_id="c2", client_secret="s2", refresh_token="r2")
 
     def operator_sets_the_connection():
         secrets.values[SECRET_ID] = json.dumps(replaced)
@@ -340,15 +329,15 @@ def test_a_connection_set_during_a_refresh_is_not_overwritten():
 
 
 def test_the_new_token_is_written_onto_the_connection_as_it_is_now():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([token_grant()])
 
     def someone_adds_a_note():
-        secrets.values[SECRET_ID] = json.dumps(connection(note="rotated keys on Monday"))
+        secrets.values[SECRET_ID] = json.dumps(zoho_connection(note="rotated keys on Monday"))
 
     session.on_post = someone_adds_a_note
     provider(secrets, session).token()
-    assert stored(secrets) == connection(
+    assert stored(secrets) == zoho_connection(
         note="rotated keys on Monday", access_token="1000.new",
         api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600)
 
@@ -356,7 +345,7 @@ def test_the_new_token_is_written_onto_the_connection_as_it_is_now():
 def test_refreshes_and_refused_refreshes_are_counted(capsys):
     flush_metrics()
     capsys.readouterr()
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     clock = Clock()
     session = FakeZohoSession([requests.ConnectionError(), (200, {"error": "Access Denied"}),
                                token_grant("1000.a", 60), token_grant("1000.b")])
@@ -375,14 +364,14 @@ def test_refreshes_and_refused_refreshes_are_counted(capsys):
 # One refresh for all workers: the lease and the throttle (in-memory leases)
 
 def test_a_worker_waiting_on_another_workers_lease_uses_the_token_it_stores():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
     clock = Clock()
     leases.take_lease(f"token#{SECRET_ID}", "another worker", until=NOW + 15, now=NOW)
 
     def other_worker_stores_a_token(seconds):
         clock.now += seconds
-        secrets.put(SECRET_ID, json.dumps(connection(
+        secrets.put(SECRET_ID, json.dumps(zoho_connection(
             access_token="1000.theirs", api_domain="https://www.zohoapis.eu",
             expires_at=NOW + 3600)))
 
@@ -393,7 +382,7 @@ def test_a_worker_waiting_on_another_workers_lease_uses_the_token_it_stores():
 
 
 def test_the_lease_holder_reads_the_secret_again_before_it_refreshes():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
 
     class StoredMeanwhile(InMemorySecretStore):
@@ -404,7 +393,7 @@ def test_the_lease_holder_reads_the_secret_again_before_it_refreshes():
 
         def get(self, secret_id, *, max_age=300, force=False):
             value = super().get(secret_id)
-            self.values[SECRET_ID] = json.dumps(connection(
+            self.values[SECRET_ID] = json.dumps(zoho_connection(
                 access_token="1000.stored", api_domain="https://www.zohoapis.eu",
                 expires_at=NOW + 3600))
             return value
@@ -417,7 +406,7 @@ def test_the_lease_holder_reads_the_secret_again_before_it_refreshes():
 
 
 def test_a_lease_whose_holder_died_is_taken_over_once_it_ends():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
     clock = Clock()
     leases.take_lease(f"token#{SECRET_ID}", "a dead worker", until=NOW + 3, now=NOW)
@@ -433,7 +422,7 @@ def test_a_lease_whose_holder_died_is_taken_over_once_it_ends():
 
 
 def test_zohos_throttle_makes_every_worker_of_the_connection_wait_minutes():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
     clock = Clock()
     first = provider(secrets, FakeZohoSession([(200, {"error": "Access Denied"})]), clock,
@@ -455,7 +444,7 @@ def test_zohos_throttle_makes_every_worker_of_the_connection_wait_minutes():
 
 
 def test_a_refresh_that_never_finishes_elsewhere_makes_the_delivery_wait():
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection())})
+    secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
     clock = Clock()
 
