@@ -8,7 +8,6 @@ Checks against a live Zoho module's field metadata live apart (they need I/O).
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -226,6 +225,8 @@ class _Problems:
 
 def did_you_mean(given: str, known: Any) -> str:
     """``"; did you mean 'path'?"`` when one of ``known`` is close to ``given``, else ``""``."""
+    import difflib  # only a document with a mistake needs it, never a cold start
+
     close = difflib.get_close_matches(given, sorted(known), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

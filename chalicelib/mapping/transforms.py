@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url"})
 NUMBER_TYPES = frozenset({"integer", "bigint", "decimal", "currency", "percent"})
@@ -74,6 +73,9 @@ def zone(name: str | None) -> tzinfo:
     """The time zone called ``name`` (UTC when absent)."""
     if not name or name.upper() == "UTC":
         return timezone.utc
+    # Loaded here: a mapping that names no time zone never pays for it on a cold start.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
