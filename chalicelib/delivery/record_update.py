@@ -11,9 +11,10 @@ the ordering guard and the credit saver want:
    (``unchanged``); otherwise it is sent, with ``If-Unmodified-Since`` when the
    rule asks, and Zoho's 412 ends ``stale``.
 3. The rule's outcome and the record's new state are written in one
-   transaction, which also ends the claim. If that write fails after Zoho took
-   the update, the state is saved on its own, so that the retry finds the body
-   applied and ends ``unchanged`` instead of sending it again.
+   transaction, which also ends the claim; for a delivery's last rule, the same
+   ledger write ends the delivery (``DeliveryEnd``). If that write fails after
+   Zoho took the update, the state is saved on its own, so that the retry finds
+   the body applied and ends ``unchanged`` instead of sending it again.
 
 The decisions are the pure functions of ``delivery.guard``.
 """
@@ -21,6 +22,7 @@ The decisions are the pure functions of ``delivery.guard``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.delivery.audit import audit_entry
@@ -59,17 +61,41 @@ if TYPE_CHECKING:
 BUSY_POLL_SECONDS = 0.1
 
 
+class DeliveryEnd:
+    """A delivery's end, written with its last rule's outcome: one ledger write, not two.
+
+    ``fields(outcome)`` is what the end sets (status, attempts...) once the last
+    rule's outcome is known. ``written`` says whether a write carried it; when
+    none did (the rule was finished by another receive, or not recorded), the
+    worker writes the end on its own.
+    """
+
+    def __init__(self, fields: Callable[[str], dict[str, Any]]) -> None:
+        self.fields = fields
+        self.written = False
+
+
+def _end_fields(end: DeliveryEnd | None, outcome: str) -> dict[str, Any]:
+    return end.fields(outcome) if end is not None else {}
+
+
+def _ended(end: DeliveryEnd | None) -> None:
+    if end is not None:
+        end.written = True
+
+
 def send_planned_update(
     plan: PlannedUpdate, rule: Rule, delivery: QueuedDelivery, connection: str,
     services: WorkerServices, *, missed_before: bool = False,
-    mapping_version: int | None = None,
+    mapping_version: int | None = None, end: DeliveryEnd | None = None,
 ) -> str:
     """Apply ``plan`` unless it is stale or unchanged; record the outcome; return it.
 
     A ``search`` locator's record is found (or its cached id used) only once the
     update is to be sent (``delivery.locate``): a stale or unchanged event costs
     no search either. ``missed_before``: this rule's search found nothing on an
-    earlier attempt, so a miss now is final.
+    earlier attempt, so a miss now is final. ``end``: this is the delivery's last
+    rule, and the write of its outcome ends the delivery too.
     """
     event_time, warning = _event_time(rule, delivery)
     _check_pause(services, connection)
@@ -86,8 +112,9 @@ def send_planned_update(
 
     if claim.result == states.STALE:
         outcome.update(outcome=STALE, reason="a newer event was already applied to the record")
-        services.ledger.update(delivery.source, delivery.delivery_id, {},
+        services.ledger.update(delivery.source, delivery.delivery_id, _end_fields(end, STALE),
                                rule_outcomes={rule.name: outcome})
+        _ended(end)
         _audit_alone(services, audit(STALE, claim.state.zoho_id))
         logger.info("stale event not sent", extra={"rule": rule.name})
         return STALE
@@ -107,7 +134,7 @@ def send_planned_update(
             else "the same body as the last one applied to the record"))
         change = states.StateChange(event_time=newer_time(state.event_time, event_time))
         return _commit(services, key, owner, change, delivery, rule.name, outcome,
-                       audit(UNCHANGED, state.zoho_id))
+                       audit(UNCHANGED, state.zoho_id), end)
     header = (if_unmodified_since(event_time)
               if rule.if_unmodified_since and event_time is not None else None)
     try:
@@ -123,13 +150,13 @@ def send_planned_update(
         outcome.update(outcome=STALE, reason="Zoho: the record changed after the event's time",
                        code="ALREADY_MODIFIED")
         return _commit(services, key, owner, states.StateChange(), delivery, rule.name, outcome,
-                       audit(STALE, answer.record_id or state.zoho_id))
+                       audit(STALE, answer.record_id or state.zoho_id), end)
     outcome.update(outcome=APPLIED, record_id=answer.record_id)
     change = states.StateChange(
         event_time=newer_time(state.event_time, event_time), body_hash=digest,
         applied_by=this_rule, zoho_id=answer.record_id)
     return _commit(services, key, owner, change, delivery, rule.name, outcome,
-                   audit(APPLIED, answer.record_id))
+                   audit(APPLIED, answer.record_id), end)
 
 
 def _event_time(rule: Rule, delivery: QueuedDelivery) -> tuple[float | None, dict[str, Any]]:
@@ -178,8 +205,10 @@ def _claim(
 def _commit(
     services: WorkerServices, key: str, owner: str, change: states.StateChange,
     delivery: QueuedDelivery, rule: str, outcome: dict[str, Any], audit: AuditEntry | None,
+    end: DeliveryEnd | None,
 ) -> str:
-    write = RuleOutcomeWrite(delivery.source, delivery.delivery_id, rule, outcome)
+    ending = _end_fields(end, str(outcome["outcome"]))
+    write = RuleOutcomeWrite(delivery.source, delivery.delivery_id, rule, outcome, ending)
     now = services.clock()
     try:
         result = services.records.commit(key, owner, change, write, now, audit=audit)
@@ -189,6 +218,8 @@ def _commit(
         else:
             _release(services, key, owner)
         raise
+    if result == states.COMMITTED:
+        _ended(end)
     if result == states.DONE_BEFORE:
         # Another receive of the same message finished this rule first.
         item = services.ledger.get(delivery.source, delivery.delivery_id) or {}
@@ -196,8 +227,9 @@ def _commit(
     if result == states.CLAIM_LOST:
         logger.warning("the record's claim ran out during the update; its state is left to "
                        "the worker that took it", extra={"rule": rule})
-        services.ledger.update(delivery.source, delivery.delivery_id, {},
+        services.ledger.update(delivery.source, delivery.delivery_id, ending,
                                rule_outcomes={rule: outcome})
+        _ended(end)
         _audit_alone(services, audit)
     return str(outcome["outcome"])
 

@@ -45,7 +45,7 @@ from chalicelib.delivery.message import (
     UNCHANGED,
     QueuedDelivery,
 )
-from chalicelib.delivery.record_update import send_planned_update
+from chalicelib.delivery.record_update import DeliveryEnd, send_planned_update
 from chalicelib.errors import (
     DeliveryError,
     Failure,
@@ -160,7 +160,8 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
     document: MappingDocument | None = None
     try:
         document = services.mappings.get(delivery.source)
-        status = _apply(delivery, document, known, services, now)
+        status, ended = _apply(delivery, document, known, services, now,
+                               lambda status: _end_fields(status, attempt, now, document))
     except PermanentDeliveryError as exc:
         return _dead_letter(delivery, exc.failure, FAILED, attempt, services, now, document)
     except (RetryableDeliveryError, UnavailableError) as exc:
@@ -180,7 +181,7 @@ def process_message(text: str, attempt: Attempt, services: WorkerServices, now: 
     except Exception as exc:  # noqa: BLE001 - a bug must end the delivery, not loop unseen
         return _dead_letter(
             delivery, _internal_failure(exc), FAILED, attempt, services, now, document)
-    return _finish(delivery, status, attempt, services, now, document)
+    return _finish(delivery, status, attempt, services, now, document, written=ended)
 
 
 def _internal_failure(exc: Exception, rule: str | None = None) -> Failure:
@@ -222,6 +223,14 @@ def _attempt_fields(
     return fields
 
 
+def _end_fields(
+    status: str, attempt: Attempt, now: float, document: MappingDocument | None
+) -> dict[str, Any]:
+    """What the ledger write that ends a delivery sets."""
+    return {**_attempt_fields(attempt, now, document), "status": status,
+            "next_attempt_at": None}
+
+
 def _ledger_item(services: WorkerServices, delivery: QueuedDelivery) -> dict[str, Any]:
     try:
         return services.ledger.get(delivery.source, delivery.delivery_id) or {}
@@ -236,7 +245,9 @@ def _apply(
     known: dict[str, Any],
     services: WorkerServices,
     now: float,
-) -> str:
+    end_fields: Callable[[str], dict[str, Any]],
+) -> tuple[str, bool]:
+    """The rules' updates; the delivery's status, and whether the last rule's write ended it."""
     if document is None or not document.enabled:
         raise PermanentDeliveryError(Failure(
             code="UNKNOWN_SOURCE",
@@ -247,7 +258,7 @@ def _apply(
         raise PermanentDeliveryError(Failure(
             code="MAPPING_ERROR", message=str(exc), path=exc.expression)) from exc
     if not rules:
-        return IGNORED
+        return IGNORED, False
     done = {
         name for name, outcome in (known.get("rules") or {}).items()
         if isinstance(outcome, dict) and outcome.get("outcome") in DONE_RULE_OUTCOMES
@@ -256,13 +267,20 @@ def _apply(
         name: str(outcome.get("outcome")) for name, outcome in (known.get("rules") or {}).items()
         if name in done and isinstance(outcome, dict)
     }
-    for rule in rules:
-        if rule.name in done:
-            continue
+    pending = [rule for rule in rules if rule.name not in done]
+    end: DeliveryEnd | None = None
+    for rule in pending:
+        if rule is pending[-1]:  # its outcome decides the delivery's status
+            def status_with(outcome: str, last: str = rule.name) -> dict[str, Any]:
+                return end_fields(delivery_status(
+                    [outcome if r.name == last else outcomes.get(r.name, APPLIED)
+                     for r in rules]))
+
+            end = DeliveryEnd(status_with)
         try:
             outcomes[rule.name] = _apply_rule(
                 rule, delivery, document, services, now,
-                missed_before=_searched_in_vain(known, rule.name))
+                missed_before=_searched_in_vain(known, rule.name), end=end)
         except UnavailableError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded against its rule
@@ -271,7 +289,8 @@ def _apply(
             _record_rule(services, delivery, rule.name, {
                 "outcome": kind, "module": rule.module, "code": error.failure.code})
             raise error from exc
-    return delivery_status([outcomes.get(rule.name, APPLIED) for rule in rules])
+    status = delivery_status([outcomes.get(rule.name, APPLIED) for rule in rules])
+    return status, end is not None and end.written
 
 
 def delivery_status(rule_outcomes: list[str]) -> str:
@@ -284,12 +303,13 @@ def delivery_status(rule_outcomes: list[str]) -> str:
 
 def _apply_rule(
     rule: Rule, delivery: QueuedDelivery, document: MappingDocument, services: WorkerServices,
-    now: float, *, missed_before: bool = False,
+    now: float, *, missed_before: bool = False, end: DeliveryEnd | None = None,
 ) -> str:
     """Map one rule and send its update under its record's state; returns the rule's outcome."""
     plan = plan_update(rule, delivery.body, delivery.headers)
     return send_planned_update(plan, rule, delivery, document.connection, services,
-                               missed_before=missed_before, mapping_version=document.version)
+                               missed_before=missed_before, mapping_version=document.version,
+                               end=end)
 
 
 def _searched_in_vain(known: dict[str, Any], rule: str) -> bool:
@@ -320,12 +340,13 @@ def _record_rule(
 
 def _finish(
     delivery: QueuedDelivery, status: str, attempt: Attempt, services: WorkerServices,
-    now: float, document: MappingDocument | None,
+    now: float, document: MappingDocument | None, *, written: bool = False,
 ) -> str:
+    """Count and log the delivery's end, and write it unless the last rule's write did."""
     try:
-        services.ledger.update(delivery.source, delivery.delivery_id, {
-            **_attempt_fields(attempt, now, document), "status": status, "next_attempt_at": None,
-        })
+        if not written:
+            services.ledger.update(delivery.source, delivery.delivery_id,
+                                   _end_fields(status, attempt, now, document))
     except UnavailableError as exc:
         # The rules' outcomes are recorded: the next receive sends nothing again.
         logger.warning("could not record the delivery's end; the message will be retried")

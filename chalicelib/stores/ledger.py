@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -46,12 +46,17 @@ REOPENABLE_STATUSES = (FAILED, DEAD, QUEUED, RECEIVED)
 
 @dataclass(frozen=True)
 class RuleOutcomeWrite:
-    """One rule's outcome for one delivery, written only if the rule is not done yet."""
+    """One rule's outcome for one delivery, written only if the rule is not done yet.
+
+    ``changes`` are set on the delivery in the same write: its end (status,
+    attempts), when this rule is its last, so that one write carries both.
+    """
 
     source: str
     delivery_id: str
     rule: str
     outcome: dict[str, Any]
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 class Ledger(Protocol):
@@ -327,17 +332,18 @@ def rule_outcome_update(table: str, write: RuleOutcomeWrite) -> dict[str, Any]:
     visibility timeout ran out) fail the whole transaction instead of writing
     ``unchanged`` over the first one's ``applied``.
     """
-    values = {":o": write.outcome, **{f":d{i}": v for i, v in enumerate(_DONE_OUTCOMES)}}
+    names, values, sets = _set_expression(write.changes, {write.rule: write.outcome})
+    names["#outcome"] = "outcome"
+    values.update({f":d{i}": _SERIALIZER.serialize(v) for i, v in enumerate(_DONE_OUTCOMES)})
     done = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
     return {
         "TableName": table,
         "Key": _key(write.source, write.delivery_id),
-        "UpdateExpression": "SET #rules.#rule = :o",
-        "ConditionExpression": f"attribute_not_exists(#rules.#rule) OR "
-                               f"NOT (#rules.#rule.#outcome IN ({done}))",
-        "ExpressionAttributeNames": {"#rules": "rules", "#rule": write.rule,
-                                     "#outcome": "outcome"},
-        "ExpressionAttributeValues": _serialize(values),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": f"attribute_not_exists(#rules.#r0) OR "
+                               f"NOT (#rules.#r0.#outcome IN ({done}))",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
     }
 
 

@@ -330,7 +330,7 @@ class InMemoryRecordStore:
                 self._end_claim(key)
                 return DONE_BEFORE
             # The ledger first: when it fails, nothing is written, as in a transaction.
-            self.ledger.update(outcome.source, outcome.delivery_id, {},
+            self.ledger.update(outcome.source, outcome.delivery_id, outcome.changes,
                                rule_outcomes={outcome.rule: outcome.outcome})
             self._apply(key, change, now)
             if audit is not None:

@@ -59,6 +59,24 @@ def test_a_claim_refuses_an_older_event_and_a_second_claimant(store, key, delive
     assert (same.result, same.state.applied_by) == (CLAIMED, ("example", delivery, "r"))
 
 
+def test_a_commit_can_end_the_delivery_in_the_same_write(store, key, delivery, ledger):
+    end = {"status": "applied", "attempts": 1, "updated_at": NOW, "next_attempt_at": None}
+    store.claim(key, "a", event_time=None, now=NOW, lease_seconds=30)
+    write = RuleOutcomeWrite("example", delivery, "contact-updated",
+                             {"outcome": "applied", "module": "Contacts"}, end)
+    assert store.commit(key, "a", StateChange(body_hash="h1"), write, NOW) == COMMITTED
+    item = ledger.get("example", delivery)
+    assert (item["status"], item["attempts"], item["next_attempt_at"]) == ("applied", 1, None)
+    assert item["rules"]["contact-updated"]["outcome"] == "applied"
+    # A second receive's commit of the same rule writes neither its outcome nor its end.
+    store.claim(key, "b", event_time=None, now=NOW, lease_seconds=30)
+    again = RuleOutcomeWrite("example", delivery, "contact-updated", {"outcome": "unchanged"},
+                             {**end, "status": "unchanged", "attempts": 2})
+    assert store.commit(key, "b", StateChange(body_hash="h1"), again, NOW) == DONE_BEFORE
+    assert (ledger.get("example", delivery)["status"], ledger.get("example", delivery)[
+        "attempts"]) == ("applied", 1)
+
+
 def test_a_claim_whose_holder_died_ends_with_its_lease(store, key):
     assert store.claim(key, "dead", event_time=None, now=NOW, lease_seconds=30).result == CLAIMED
     assert store.claim(key, "next", event_time=None, now=NOW + 29, lease_seconds=30).result == BUSY
