@@ -143,8 +143,8 @@ def test_an_external_value_that_could_address_another_path_is_a_mapping_error(va
     assert error.field == "record.external"
     assert error.path == "customer"
     assert error.value_type == "string"
-    assert rule in error.message
-    assert "'by-customer'" in error.message
+    assert error.message == (f"rule 'by-customer': record.external (customer) {rule}: "
+                             "a record key must address exactly one record")
     if value.strip() not in ("", ".", ".."):
         assert value not in error.message
 
@@ -189,3 +189,53 @@ def test_a_mapping_error_is_not_disguised_as_an_unforeseen_one():
     document = mapping({"Seats": {"path": "seats", "type": "integer"}})
     with pytest.raises(MappingError):
         plan_update(document.rules[0], {"id": "1", "seats": "many"})
+
+
+def test_a_required_field_without_value_is_a_mapping_error_naming_rule_field_and_path():
+    document = mapping({"Last_Name": {"path": "name.last", "required": True}})
+    with pytest.raises(MappingError) as caught:
+        plan_update(document.rules[0], {"id": "1", "name": {}})
+    error = caught.value
+    assert error.message == "rule 'r': field Last_Name is required but name.last gives no value"
+    assert (error.rule, error.field, error.path, error.value_type) == (
+        "r", "Last_Name", "name.last", "null")
+
+
+def test_an_unconvertible_value_is_a_mapping_error_of_its_rule():
+    document = mapping({"Seats": {"path": "seats", "type": "integer"}})
+    with pytest.raises(MappingError) as caught:
+        plan_update(document.rules[0], {"id": "1", "seats": [1]})
+    assert caught.value.message.startswith("rule 'r': field Seats (seats) as integer: ")
+    assert (caught.value.rule, caught.value.value_type) == ("r", "array")
+
+
+def test_empty_text_is_sent_to_a_text_field_and_is_no_value_for_any_other():
+    document = mapping({
+        "Description": "d",
+        "Notes": {"path": "t", "type": "textarea"},
+        "Seats": {"path": "n", "type": "integer"},
+        "Tier": {"path": "tier", "type": "picklist", "default": "Standard"},
+    })
+    plan = plan_update(document.rules[0], {"id": "1", "d": "", "t": "", "n": "", "tier": ""})
+    assert plan.body["data"] == [{"Description": "", "Notes": "", "Tier": "Standard"}]
+
+
+def test_a_default_replaces_only_a_missing_or_unmapped_value():
+    document = mapping({
+        "Kept": {"path": "k", "default": "fallback"},
+        "Label": {"path": "label", "map": {"g": "Gold"}, "default": "Standard"},
+        "Interests": {"path": "tags", "type": "multiselect", "map": {"a": "Alpha"},
+                      "default": ["None"]},
+    })
+    plan = plan_update(document.rules[0],
+                       {"id": "1", "k": "given", "label": "unknown", "tags": ["a"]})
+    # A text field's unmapped value takes the default; a multiselect maps item by item.
+    assert plan.body["data"] == [{"Kept": "given", "Label": "Standard", "Interests": ["Alpha"]}]
+
+
+def test_a_template_reads_headers_and_is_omitted_when_none_of_its_parts_exists():
+    document = mapping({"Summary": {"template": "{x} and {y}"},
+                        "Origin": {"template": "from {header:X-Origin}"},
+                        "Partial": {"template": "{x}/{z}"}})
+    plan = plan_update(document.rules[0], {"id": "1", "z": "zed"}, {"x-origin": "shop"})
+    assert plan.body["data"] == [{"Origin": "from shop", "Partial": "/zed"}]

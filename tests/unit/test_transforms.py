@@ -89,3 +89,21 @@ def test_iso_text_round_trips_to_the_same_instant(moment):
 @given(st.integers(min_value=-999_999_999, max_value=999_999_999))
 def test_integers_survive_as_text(number):
     assert convert(str(number), opts("integer")) == number
+
+
+def test_datetime_from_epoch_digits_in_text_and_a_lower_case_z():
+    assert convert("1700000000", opts("datetime")) == "2023-11-14T22:13:20+00:00"
+    assert convert(" 1700000000123 ", opts("date")) == "2023-11-14"
+    assert convert("2024-01-15T10:00:00z", opts("datetime")) == "2024-01-15T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (True, "expected a date or time, got boolean"),
+    ([1], "expected a date or time, got array"),
+    ("next tuesday", "expected a date or time, got text in another format"),
+    ("9999-12-31T23:59:59-05:00", "a date or time out of range"),
+])
+def test_a_value_that_is_no_date_says_what_it_is_without_quoting_it(value, message):
+    with pytest.raises(ConversionError) as caught:
+        convert(value, opts("datetime"))
+    assert str(caught.value) == message
