@@ -8,6 +8,7 @@ requirements.txt with pip, so it needs PyPI (or pip's find-links) once per run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import pytest
 
 from chalicelib import observability
 from zwa.artifacts import RESOURCES_TEMPLATE, main, policy_stages
+from zwa.deploy import compile_bytecode
 from zwa.resources import MAX_RECEIVE_COUNT, StageResources
 from zwa.stage import load_stage
 
@@ -69,6 +71,7 @@ def project(tmp_path_factory) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
+    compile_bytecode(copy)  # as zwa deploy does, and the README's CloudFormation steps
     return copy
 
 
@@ -142,10 +145,28 @@ def test_every_stage_packages_into_a_template_and_a_zip(packaged, stage, merged)
 def test_the_zip_holds_the_app_and_its_runtime_packages_and_no_dev_tools(packaged, stage):
     names = zipfile.ZipFile(successful(packaged, stage, True).out / "deployment.zip").namelist()
     tops = {name.split("/")[0] for name in names}
-    assert {"app.py", "chalicelib", "aws_lambda_powertools", "requests", "chalice"} <= tops
+    assert {"app.py", "chalicelib", "aws_lambda_powertools", "chalice"} <= tops
     assert "chalicelib/delivery/worker.py" in names and "chalicelib/zoho/client.py" in names
     assert not tops & {"zwa", "devstack", "tests", "moto", "boto3", "pytest", "cfnlint"}
+    # The runtime's urllib3 (botocore's) serves the worker; the CLI's requests stays out.
+    assert not tops & {"requests", "urllib3", "certifi", "idna", "charset_normalizer"}
     assert not tops & {"werkzeug", "jinja2", "selenium"}  # the console's, not the functions'
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_zip_carries_bytecode_that_a_cold_start_uses_instead_of_compiling(packaged, stage):
+    archive = zipfile.ZipFile(successful(packaged, stage, True).out / "deployment.zip")
+    sources = [name for name in archive.namelist()
+               if name.startswith("chalicelib/") and name.endswith(".py")]
+    assert "chalicelib/delivery/worker.py" in sources
+    for source in sources:
+        folder, _, file = source.rpartition("/")
+        cached = archive.read(
+            f"{folder}/__pycache__/{file[:-3]}.{sys.implementation.cache_tag}.pyc")
+        # Checked against the source's hash, never its time (Chalice zips every file as 1980).
+        assert cached[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(cached[4:8], "little") == 0b11, source
+        assert cached[8:16] == importlib.util.source_hash(archive.read(source)), source
 
 
 @pytest.mark.parametrize("stage", STAGES)

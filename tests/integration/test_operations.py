@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -198,9 +199,14 @@ def test_deploy_bootstraps_runs_chalice_then_fixes_the_event_source(deploy_stage
     aws = stage = deploy_stage
     (tmp_path / ".chalice" / "deployed").mkdir(parents=True)
     (tmp_path / ".chalice" / "config.json").write_text(json.dumps({"app_name": "zwa-test"}))
+    (tmp_path / "chalicelib").mkdir()
+    (tmp_path / "chalicelib" / "__init__.py").write_text("")
+    (tmp_path / "chalicelib" / "module.py").write_text("VALUE = 1\n")
     seen: dict[str, Any] = {}
 
     def chalice_deploy(name: str, environment: dict[str, str], say: Any) -> None:
+        # The package's bytecode is ready before Chalice zips chalicelib.
+        seen["bytecode"] = sorted(path.name for path in tmp_path.glob("chalicelib/__pycache__/*"))
         # What chalice deploy leaves behind: the functions and its record of them.
         seen["stage"], seen["queue"] = name, environment["ZWA_DELIVERIES_QUEUE"]
         arn = _worker_function(aws, "zwa-test-dev-apply_deliveries")
@@ -213,7 +219,10 @@ def test_deploy_bootstraps_runs_chalice_then_fixes_the_event_source(deploy_stage
 
     said: list[str] = []
     deployed = deploy(stage, run_chalice=chalice_deploy, say=said.append, root=tmp_path)
-    assert seen == {"stage": "dev", "queue": aws.settings.deliveries_queue}
+    assert seen == {"stage": "dev", "queue": aws.settings.deliveries_queue,
+                    "bytecode": [f"{name}.{sys.implementation.cache_tag}.pyc"
+                                 for name in ("__init__", "module")]}
+    assert "chalicelib: 2 modules compiled for the package" in said
     mapping = _mapping_of(aws, deployed.worker_function)
     assert {key: mapping[key] for key in ("FunctionResponseTypes", "ScalingConfig")} == \
         event_source_settings(aws.resources)
