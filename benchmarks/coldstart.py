@@ -17,6 +17,13 @@ each function's ratio to boto3 (the goal: at most 1.25), the ten largest
 imports of each (``-X importtime``, cumulative) and the deployment package's
 size (``app.py``, ``chalicelib`` and the runtime requirements but boto3, which
 the Lambda runtime brings). Figures depend on the machine; the run prints it.
+
+Those figures are of modules already compiled to bytecode. A deployed function
+is not so lucky: Lambda's code directory is read-only, so what the package holds
+as source alone is compiled again on every cold start. So the script also lays
+the package out as Lambda unzips it and times the same imports there with no
+bytecode written (``python -B``): with ``chalicelib``'s hash-checked bytecode,
+as ``zwa deploy`` packages it, and without, as a bare ``chalice deploy`` does.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -141,11 +150,11 @@ def largest_imports(imports: str, env: dict[str, str], top: int = 10) -> list[tu
     return sorted(rows, key=lambda row: -row[1])[:top]
 
 
-def package_bytes() -> dict[str, int]:
-    """Bytes of the deployment package: the app's own files and each runtime requirement."""
-    own = sum(path.stat().st_size
-              for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")])
-    sizes = {"app.py + chalicelib": own}
+def runtime_files() -> dict[str, list[tuple[Path, str]]]:
+    """What Chalice packages, by part (the app's own, each runtime requirement): each file
+    with its path in the package."""
+    own = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
+    parts = {"app.py + chalicelib": [(path, str(path.relative_to(ROOT))) for path in own]}
     seen: set[str] = set()
     pending = [line.split(">")[0].split("=")[0].split("<")[0].strip()
                for line in (ROOT / "requirements.txt").read_text().splitlines()
@@ -160,20 +169,47 @@ def package_bytes() -> dict[str, int]:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
+        files = [(Path(str(dist.locate_file(f))), str(f)) for f in dist.files or []
+                 if "__pycache__" not in str(f) and ".." not in str(f)]
         if name == "chalice":
-            sizes["chalice (runtime module)"] = sum(
-                Path(str(dist.locate_file(f))).stat().st_size
-                for f in dist.files or [] if str(f).startswith("chalice/app.py"))
+            parts["chalice (runtime module)"] = [
+                (path, relative) for path, relative in files
+                if relative in {"chalice/app.py", "chalice/__init__.py"}]
             continue
-        sizes[name] = sum(Path(str(dist.locate_file(f))).stat().st_size
-                          for f in dist.files or [] if Path(str(dist.locate_file(f))).is_file()
-                          and "__pycache__" not in str(f))
+        parts[name] = [(path, relative) for path, relative in files if path.is_file()]
         for requirement in dist.requires or []:
             if "extra ==" in requirement:
                 continue
             pending.append(requirement.split(";")[0].split("[")[0].split(">")[0].split("<")[0]
                            .split("=")[0].split("!")[0].split("~")[0].strip())
-    return sizes
+    return parts
+
+
+def package_bytes() -> dict[str, int]:
+    """Bytes of the deployment package: the app's own files and each runtime requirement."""
+    return {part: sum(path.stat().st_size for path, _ in files)
+            for part, files in runtime_files().items()}
+
+
+def unpacked_package(target: Path, *, app_bytecode: bool) -> None:
+    """Lay out the deployment package in ``target`` as Lambda unzips it: sources only,
+    but for ``chalicelib``'s hash-checked bytecode when ``app_bytecode`` (``zwa deploy``)."""
+    from zwa.deploy import compile_bytecode
+
+    for files in runtime_files().values():
+        for path, relative in files:
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / relative)
+    if app_bytecode:
+        compile_bytecode(target)
+
+
+def time_deployed(imports: str, package: Path, env: dict[str, str]) -> float:
+    """CPU time of ``imports`` run from ``package`` with no bytecode written, as on Lambda."""
+    done = subprocess.run([sys.executable, "-B", "-c", _TIMED.format(imports=imports)],
+                          cwd=package, env=env, capture_output=True, text=True, timeout=60,
+                          check=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def run(runs: int) -> dict[str, Any]:
@@ -186,6 +222,21 @@ def run(runs: int) -> dict[str, Any]:
         for name, lines in imports.items():  # taking turns: the machine's load hits all alike
             times[name].append(time_once(lines, env))
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    # As deployed: Lambda's code directory is read-only, so what the package does not
+    # carry as bytecode is compiled on every cold start. boto3 is the runtime's, compiled.
+    deployed: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as plain, tempfile.TemporaryDirectory() as compiled:
+        unpacked_package(Path(plain), app_bytecode=False)
+        unpacked_package(Path(compiled), app_bytecode=True)
+        cases = {"boto3": (imports["boto3"], Path(compiled)),
+                 "api": (imports["api"], Path(compiled)),
+                 "worker": (imports["worker"], Path(compiled)),
+                 "worker, no chalicelib bytecode": (imports["worker"], Path(plain))}
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(max(3, runs // 3)):
+            for name, (lines, package) in cases.items():
+                samples[name].append(time_deployed(lines, package, env))
+        deployed = {name: statistics.median(values) * 1000 for name, values in samples.items()}
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                    f"{platform.release()}, Python {platform.python_version()}",
@@ -195,6 +246,7 @@ def run(runs: int) -> dict[str, Any]:
         "largest_imports_ms": {name: largest_imports(imports[name], env)
                                for name in ("api", "worker")},
         "package_bytes": package_bytes(),
+        "deployed_ms": deployed,
     }
 
 
@@ -221,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("api", "worker"):
         top = ", ".join(f"{module} {ms:.0f}" for module, ms in result["largest_imports_ms"][name])
         print(f"  largest imports of the {name} (ms, cumulative): {top}")
+    deployed = result["deployed_ms"]
+    print("  as deployed (the package unzipped, no bytecode written, boto3 compiled as in the "
+          "runtime): " + ", ".join(
+              f"{name} {ms:.1f} ms ({ms / deployed['boto3']:.2f}x)"
+              for name, ms in deployed.items()))
     sizes = result["package_bytes"]
     print(f"  deployment package: {sum(sizes.values()) / 1e6:.1f} MB unzipped ("
           + ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sizes.items()) + ")")
