@@ -57,3 +57,51 @@ def test_a_plan_names_the_fields_left_out_for_want_of_a_value_in_rule_order():
     plan = plan_update(document.rules[0], {"id": "1", "email": "a@b.io", "phone": None})
     assert plan.omitted == ("Phone", "City")
     assert plan.body["data"][0] == {"Email": "a@b.io", "Mobile": None, "Title": "Customer"}
+
+
+RULE = {"name": "r", "module": "Contacts", "record": {"id": "data.id"}, "fields": {"Email": "e"}}
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ("not a rule", ["rules[0]: a rule must be an object"]),
+    ({**RULE, "name": "bad name!"},
+     ["rules[0].name: every rule needs a name of letters, digits, '-' or '_'"]),
+    ({**RULE, "trigger": ["email", "nope"]},
+     ["rules[0].trigger: must be a list of approval, blueprint, orchestration, pathfinder, "
+      "workflow"]),
+    ({**RULE, "skip_cadences": "yes", "skip_unchanged": 1, "if_unmodified_since": "no"},
+     ["rules[0].skip_cadences: must be true or false",
+      "rules[0].skip_unchanged: must be true or false",
+      "rules[0].if_unmodified_since: must be true or false"]),
+    ({**RULE, "layout_id": 123}, ["rules[0].layout_id: must be a layout id as a string of digits"]),
+    ({**RULE, "fields": {}},
+     ["rules[0].fields: must map at least one Zoho field API name to a spec"]),
+    ({**RULE, "record": {"id": "a", "external": {}}},
+     ['rules[0].record: must be {"id": EXPR}, {"external": {"field": F, "value": EXPR}} or '
+      '{"search": {"field": F, "value": EXPR}}']),
+    ({**RULE, "record": {"external": {"field": "bad name", "value": "x", "extra": 1}}},
+     ["rules[0].record.external: unknown key 'extra'",
+      "rules[0].record.external.field: must be a Zoho field API name"]),
+    ({**RULE, "fields": {"bad name": "e"}},
+     ["rules[0].fields.bad name: is not a Zoho field API name"]),
+    ({**RULE, "fields": {"Email": 5}},
+     ["rules[0].fields.Email: must be a path string or an object"]),
+    ({**RULE, "fields": {"Tier": {"path": "t", "map": ["a"]}}},
+     ["rules[0].fields.Tier.map: must be an object of input value to output value"]),
+    ({**RULE, "fields": {"Tags": {"path": "t", "required": "y", "append": 1, "truncate": "n"}}},
+     ["rules[0].fields.Tags.required: must be true or false",
+      "rules[0].fields.Tags.append: must be true or false",
+      "rules[0].fields.Tags.truncate: must be true or false",
+      "rules[0].fields.Tags.append: only applies to type multiselect"]),
+])
+def test_each_problem_of_a_rule_says_where_it_is_and_what_is_allowed(rule, expected):
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping({"source": "s", "rules": [rule]})
+    assert caught.value.problems == expected
+
+
+def test_a_when_that_is_no_jmespath_is_a_problem_of_the_rules_when():
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping({"source": "s", "rules": [{**RULE, "when": "a[?"}]})
+    (problem,) = caught.value.problems
+    assert problem.startswith("rules[0].when: 'a[?' is not valid JMESPath")
