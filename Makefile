@@ -37,8 +37,8 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy app.py chalicelib zwa
 
 # Mutation testing: mutmut mutates the pure modules and zoho/ ([tool.mutmut] in pyproject), runs the
-# unit and functional tests that reach each mutant, and ends with the score on one line. A few
-# minutes on two cores, so not part of `make test`. It starts afresh each time: a cached verdict
+# unit and functional tests that reach each mutant, and ends with the score on one line. About an
+# hour on two cores, so not part of `make test`. It starts afresh each time: a cached verdict
 # would not see tests added since. Then `mutmut results` lists the survivors, `mutmut show NAME`
 # shows one. The ci Hypothesis profile: no deadline for slowed mutants, the same examples each run.
 mutation: $(STAMP)
