@@ -105,3 +105,44 @@ def test_a_when_that_is_no_jmespath_is_a_problem_of_the_rules_when():
         parse_mapping({"source": "s", "rules": [{**RULE, "when": "a[?"}]})
     (problem,) = caught.value.problems
     assert problem.startswith("rules[0].when: 'a[?' is not valid JMESPath")
+
+
+DOCUMENT = {"source": "s", "rules": [RULE]}
+HMAC = {"scheme": "hmac", "secret_id": "zwa/webhook/s", "header": "X-Sig"}
+
+
+@pytest.mark.parametrize(("document", "expected"), [
+    ([1, 2], ["the mapping document must be a JSON object"]),
+    ({**DOCUMENT, "colour": 1}, ["unknown key 'colour'"]),
+    ({**DOCUMENT, "source": "bad source!"},
+     ["source: must be a name of letters, digits, '-', '_' or '.'"]),
+    ({**DOCUMENT, "rules": []}, ["rules: must be a non-empty list"]),
+    ({**DOCUMENT, "rules": [RULE, RULE]}, ["rules: the rule name 'r' is used twice"]),
+    ({**DOCUMENT, "max_body_bytes": 0, "enabled": "yes", "connection": "bad name"},
+     ["max_body_bytes: must be a positive whole number", "enabled: must be true or false",
+      "connection: must be a connection name"]),
+    ({**DOCUMENT, "verify": "hmac"}, ["verify: must be an object"]),
+    ({**DOCUMENT, "verify": {"scheme": "nope"}},
+     ["verify.scheme: 'nope' is not supported; use one of calendly, github, hmac, hubspot-v3, "
+      "none, shopify, standard-webhooks, stripe, typeform"]),
+    ({**DOCUMENT, "verify": {"scheme": "hmac"}},
+     ["verify.header: names the header carrying the signature"]),
+    ({**DOCUMENT, "verify": {**HMAC, "tolerance_seconds": 0, "algorithm": "md5",
+                             "encoding": "hexa", "prefix": 5}},
+     ["verify.algorithm: must be sha1, sha256 or sha512",
+      "verify.encoding: must be hex or base64", "verify.prefix: must be text",
+      "verify.tolerance_seconds: the hmac scheme signs no timestamp (set timestamp_header)",
+      "verify.tolerance_seconds: must be a positive whole number"]),
+])
+def test_each_problem_of_a_document_says_where_it_is_and_what_is_allowed(document, expected):
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping(document)
+    assert caught.value.problems == expected
+
+
+def test_a_signed_document_keeps_its_defaults():
+    document = parse_mapping({**DOCUMENT, "verify": HMAC})
+    verify = document.verify
+    assert (verify.algorithm, verify.encoding, verify.prefix, verify.tolerance_seconds) == (
+        "sha256", "hex", "", 300)
+    assert (document.connection, document.enabled) == ("default", True)
