@@ -146,3 +146,43 @@ def test_a_signed_document_keeps_its_defaults():
     assert (verify.algorithm, verify.encoding, verify.prefix, verify.tolerance_seconds) == (
         "sha256", "hex", "", 300)
     assert (document.connection, document.enabled) == ("default", True)
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"T": {"template": 5}}, ["rules[0].fields.T.template: must be text with {expression} slots"]),
+    ({"T": {"path": "t", "max_length": 0}},
+     ["rules[0].fields.T.max_length: must be a positive whole number"]),
+    ({"T": {"path": "t", "split": 1, "timezone": 2, "format": 3}},
+     ["rules[0].fields.T.split: must be text", "rules[0].fields.T.timezone: must be text",
+      "rules[0].fields.T.format: must be text"]),
+])
+def test_each_problem_of_a_fields_options_is_named(fields, expected):
+    assert problems(**fields) == expected
+
+
+@pytest.mark.parametrize(("archive", "expected"), [
+    (True, ['archive: must be {"days": N} or false']),
+    ({"days": 0}, ["archive.days: must be a whole number from 1 to 90"]),
+    ({"days": 91}, ["archive.days: must be a whole number from 1 to 90"]),
+])
+def test_an_archive_setting_out_of_bounds_is_a_problem(archive, expected):
+    with pytest.raises(MappingDocumentError) as caught:
+        parse_mapping({**DOCUMENT, "archive": archive})
+    assert caught.value.problems == expected
+
+
+def test_the_archive_keeps_seven_days_unless_told():
+    assert [parse_mapping({**DOCUMENT, **extra}).archive_days
+            for extra in ({}, {"archive": {"days": 3}}, {"archive": False})] == [7, 3, 0]
+
+
+def test_a_fields_options_reach_its_conversion():
+    document = parse_mapping({**DOCUMENT, "rules": [{**RULE, "record": {"id": "id"}, "fields": {
+        "Description": {"path": "d", "max_length": 5, "truncate": True},
+        "Tags": {"path": "t", "type": "multiselect", "split": ";"},
+        "At": {"path": "at", "type": "datetime", "timezone": "Asia/Kolkata"},
+        "On": {"path": "on", "type": "date", "format": "%d/%m/%Y"}}}]})
+    plan = plan_update(document.rules[0], {"id": "1", "d": "abcdefgh", "t": "a;b",
+                                           "at": 1700000000, "on": "15/01/2024"})
+    assert plan.body["data"] == [{"Description": "abcde", "Tags": ["a", "b"],
+                                  "At": "2023-11-15T03:43:20+05:30", "On": "2024-01-15"}]
