@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,3 +25,17 @@ def aws_call(what: str) -> Iterator[None]:
         raise UnavailableError(f"{what} failed ({error_code(exc) or 'AWS error'})") from exc
     except BotoCoreError as exc:
         raise UnavailableError(f"{what} failed ({type(exc).__name__})") from exc
+
+
+def conditional_write(call: Callable[..., Any], **request: Any) -> bool:
+    """Make a conditional DynamoDB write; False when its condition did not hold.
+
+    Any other failure is raised as it is, for ``aws_call`` around it to name.
+    """
+    try:
+        call(**request)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
 from chalicelib.delivery.message import (
     DEAD,
@@ -33,7 +32,7 @@ from chalicelib.delivery.message import (
     QUEUED,
     RECEIVED,
 )
-from chalicelib.stores.aws import aws_call, error_code
+from chalicelib.stores.aws import aws_call, conditional_write
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -116,17 +115,12 @@ class DynamoLedger:
     def create(self, item: dict[str, Any]) -> bool:
         """Write ``item`` unless its delivery id is known; False when it already was."""
         with aws_call("writing the delivery ledger"):
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=_serialize(item),
-                    ConditionExpression="attribute_not_exists(delivery_id)",
-                )
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(
+                self._client.put_item,
+                TableName=self._table,
+                Item=_serialize(item),
+                ConditionExpression="attribute_not_exists(delivery_id)",
+            )
 
     def get(self, source: str, delivery_id: str) -> dict[str, Any] | None:
         with aws_call("reading the delivery ledger"):
@@ -185,17 +179,12 @@ class DynamoLedger:
             conditions.append(f"(attribute_not_exists(#rules.#r{index}) OR "
                               f"NOT (#rules.#r{index}.#outcome IN ({done_list})))")
         with aws_call("updating the delivery ledger"):
-            try:
-                self._client.update_item(
-                    TableName=self._table, Key=_key(source, delivery_id),
-                    UpdateExpression="SET " + ", ".join(sets),
-                    ConditionExpression=" AND ".join(conditions),
-                    ExpressionAttributeNames=names, ExpressionAttributeValues=values)
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(
+                self._client.update_item,
+                TableName=self._table, Key=_key(source, delivery_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
     def recent(self, source: str, limit: int = 50) -> list[dict[str, Any]]:
         """Up to ``limit`` items of ``source``, newest first."""
@@ -215,25 +204,20 @@ class DynamoLedger:
     ) -> bool:
         """Take a 'received' item whose claim is released or older than ``stale_before``."""
         with aws_call("claiming the delivery in the ledger"):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(source, delivery_id),
-                    UpdateExpression="SET #c = :token, #ca = :now",
-                    ConditionExpression=_CLAIMABLE,
-                    ExpressionAttributeNames={"#s": "status", "#c": "claimed_by",
-                                              "#ca": "claimed_at"},
-                    ExpressionAttributeValues={
-                        ":received": {"S": "received"}, ":free": {"S": ""},
-                        ":token": {"S": token}, ":now": _SERIALIZER.serialize(_decimals(now)),
-                        ":stale": _SERIALIZER.serialize(_decimals(stale_before)),
-                    },
-                )
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(
+                self._client.update_item,
+                TableName=self._table,
+                Key=_key(source, delivery_id),
+                UpdateExpression="SET #c = :token, #ca = :now",
+                ConditionExpression=_CLAIMABLE,
+                ExpressionAttributeNames={"#s": "status", "#c": "claimed_by",
+                                          "#ca": "claimed_at"},
+                ExpressionAttributeValues={
+                    ":received": {"S": "received"}, ":free": {"S": ""},
+                    ":token": {"S": token}, ":now": _SERIALIZER.serialize(_decimals(now)),
+                    ":stale": _SERIALIZER.serialize(_decimals(stale_before)),
+                },
+            )
 
 
     def update_if_status(
@@ -244,20 +228,16 @@ class DynamoLedger:
         The api marks a delivery ``queued`` after sending it, and a fast worker
         may have finished it in between: its final status must not be undone.
         """
-        names = {"#status": "status", **{f"#k{i}": key for i, key in enumerate(changes)}}
-        values = {":expected": status, **{f":v{i}": v for i, v in enumerate(changes.values())}}
-        sets = ", ".join(f"#k{i} = :v{i}" for i in range(len(changes)))
+        names, values, sets = _set_expression(changes, None)
+        names["#status"] = "status"
+        values[":expected"] = _SERIALIZER.serialize(status)
         with aws_call("updating the delivery ledger"):
-            try:
-                self._client.update_item(
-                    TableName=self._table, Key=_key(source, delivery_id),
-                    UpdateExpression=f"SET {sets}", ConditionExpression="#status = :expected",
-                    ExpressionAttributeNames=names, ExpressionAttributeValues=_serialize(values))
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(
+                self._client.update_item,
+                TableName=self._table, Key=_key(source, delivery_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="#status = :expected",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
     def reopen(self, source: str, delivery_id: str, now: float) -> bool:
         """Set a dead-lettered delivery back to ``queued``; False when it ended otherwise."""
@@ -265,40 +245,32 @@ class DynamoLedger:
                   **{f":s{i}": status for i, status in enumerate(REOPENABLE_STATUSES)}}
         reopenable = ", ".join(f":s{i}" for i in range(len(REOPENABLE_STATUSES)))
         with aws_call("reopening a delivery in the ledger"):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(source, delivery_id),
-                    UpdateExpression="SET #status = :queued,"
-                                     " #rules = if_not_exists(#rules, :empty),"
-                                     " updated_at = :now, redriven_at = :now"
-                                     " REMOVE next_attempt_at ADD redrives :one",
-                    ConditionExpression=f"attribute_not_exists(delivery_id) OR "
-                                        f"#status IN ({reopenable})",
-                    ExpressionAttributeNames={"#status": "status", "#rules": "rules"},
-                    ExpressionAttributeValues=_serialize(values),
-                )
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(
+                self._client.update_item,
+                TableName=self._table,
+                Key=_key(source, delivery_id),
+                UpdateExpression="SET #status = :queued,"
+                                 " #rules = if_not_exists(#rules, :empty),"
+                                 " updated_at = :now, redriven_at = :now"
+                                 " REMOVE next_attempt_at ADD redrives :one",
+                ConditionExpression=f"attribute_not_exists(delivery_id) OR "
+                                    f"#status IN ({reopenable})",
+                ExpressionAttributeNames={"#status": "status", "#rules": "rules"},
+                ExpressionAttributeValues=_serialize(values),
+            )
 
     def release(self, source: str, delivery_id: str, token: str) -> None:
         """Give up a claim this token holds (nothing happens when it holds none)."""
         with aws_call("releasing the delivery in the ledger"):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(source, delivery_id),
-                    UpdateExpression="SET #c = :free",
-                    ConditionExpression="#c = :token",
-                    ExpressionAttributeNames={"#c": "claimed_by"},
-                    ExpressionAttributeValues={":free": {"S": ""}, ":token": {"S": token}},
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+            conditional_write(  # a claim no longer this token's is not ours to give back
+                self._client.update_item,
+                TableName=self._table,
+                Key=_key(source, delivery_id),
+                UpdateExpression="SET #c = :free",
+                ConditionExpression="#c = :token",
+                ExpressionAttributeNames={"#c": "claimed_by"},
+                ExpressionAttributeValues={":free": {"S": ""}, ":token": {"S": token}},
+            )
 
     def mark_queued(self, source: str, delivery_id: str, now: float) -> None:
         """'received' -> 'queued', unless the worker already moved the item on."""

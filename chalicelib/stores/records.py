@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import UnavailableError
 from chalicelib.stores.audit import AuditEntry, DynamoAudit, InMemoryAudit
-from chalicelib.stores.aws import aws_call, error_code
+from chalicelib.stores.aws import aws_call, conditional_write, error_code
 from chalicelib.stores.ledger import (
     Ledger,
     RuleOutcomeWrite,
@@ -167,15 +167,12 @@ class DynamoRecordStore:
     def release(self, key: str, owner: str) -> None:
         """End ``owner``'s claim on ``key`` without changing the state."""
         with aws_call("releasing a record's state"):
-            try:
-                self._client.update_item(
-                    TableName=self._table, Key=_pk(key), UpdateExpression="REMOVE #o, #u",
-                    ConditionExpression="#o = :me",
-                    ExpressionAttributeNames={"#o": "claim_owner", "#u": "claim_until"},
-                    ExpressionAttributeValues=serialize_item({":me": owner}))
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+            conditional_write(  # a claim already ended or taken over stays as it is
+                self._client.update_item,
+                TableName=self._table, Key=_pk(key), UpdateExpression="REMOVE #o, #u",
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "claim_owner", "#u": "claim_until"},
+                ExpressionAttributeValues=serialize_item({":me": owner}))
 
     def commit(self, key: str, owner: str, change: StateChange, outcome: RuleOutcomeWrite,
                now: float, *, audit: AuditEntry | None = None) -> str:
@@ -211,13 +208,7 @@ class DynamoRecordStore:
         """Write ``change`` and end the claim, without the ledger; False if the claim was lost."""
         update = self._state_update(key, owner, change, now)
         with aws_call("saving a record's state"):
-            try:
-                self._client.update_item(**update)
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(self._client.update_item, **update)
 
     def get(self, key: str) -> RecordState | None:
         item = self._get(_pk(key))
@@ -245,31 +236,22 @@ class DynamoRecordStore:
     def take_lease(self, name: str, owner: str, *, until: float, now: float) -> bool:
         """Take the lease ``name`` until ``until`` unless someone holds it now."""
         with aws_call("taking a lease"):
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=serialize_item(
-                        {"pk": lease_key(name), "owner": owner, "expires_at": until}),
-                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                    ExpressionAttributeValues=serialize_item({":now": now}))
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-        return True
+            return conditional_write(
+                self._client.put_item,
+                TableName=self._table,
+                Item=serialize_item({"pk": lease_key(name), "owner": owner, "expires_at": until}),
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues=serialize_item({":now": now}))
 
     def release_lease(self, name: str, owner: str) -> None:
         """Give the lease up, if ``owner`` still holds it."""
         with aws_call("releasing a lease"):
-            try:
-                self._client.delete_item(
-                    TableName=self._table, Key=_pk(lease_key(name)),
-                    ConditionExpression="#owner = :me",
-                    ExpressionAttributeNames={"#owner": "owner"},
-                    ExpressionAttributeValues=serialize_item({":me": owner}))
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+            conditional_write(  # a lease that ended and was taken is the new holder's
+                self._client.delete_item,
+                TableName=self._table, Key=_pk(lease_key(name)),
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=serialize_item({":me": owner}))
 
     def lease_until(self, name: str, now: float) -> float | None:
         """When the lease ``name`` ends, or None when nobody holds it."""

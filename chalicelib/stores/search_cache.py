@@ -15,9 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
-from chalicelib.stores.aws import aws_call, error_code
+from chalicelib.stores.aws import aws_call, conditional_write
 
 KIND = "search"
 
@@ -78,15 +76,12 @@ class DynamoSearchCache:
         """Forget the entry if it still names ``record_id`` (another worker may have
         cached a newer id meanwhile, which stays)."""
         with aws_call("dropping a search cache entry"):
-            try:
-                self._client.delete_item(
-                    TableName=self._table, Key={"pk": {"S": key.pk}},
-                    ConditionExpression="record_id = :id",
-                    ExpressionAttributeValues={":id": {"S": record_id}},
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+            conditional_write(
+                self._client.delete_item,
+                TableName=self._table, Key={"pk": {"S": key.pk}},
+                ConditionExpression="record_id = :id",
+                ExpressionAttributeValues={":id": {"S": record_id}},
+            )
 
 
 class InMemorySearchCache:
