@@ -18,6 +18,7 @@ from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.queues import InMemoryQueue
 from chalicelib.stores.secrets import InMemorySecretStore
+from chalicelib.zoho.fields import StaticFieldMetadata
 from chalicelib.zoho.responses import APPLIED, STALE, ZohoOutcome
 
 
@@ -300,3 +301,15 @@ def zoho_connection(**extra: Any) -> dict[str, Any]:
     """A connection secret's credentials (Zoho's EU accounts server), plus ``extra``."""
     return {"client_id": "c", "client_secret": "s", "refresh_token": "r",
             "accounts_url": "https://accounts.zoho.eu", **extra}
+
+
+class RecordingFieldMetadata(StaticFieldMetadata):
+    """Fixed field metadata that records each question and whether it asked for fresh."""
+
+    def __init__(self, modules: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(modules)
+        self.asked: list[tuple[str, bool]] = []
+
+    def fields(self, module: str, *, fresh: bool = False) -> Any:
+        self.asked.append((module, fresh))
+        return super().fields(module, fresh=fresh)

@@ -3,19 +3,10 @@
 from chalicelib.mapping.check import check_mapping
 from chalicelib.zoho.fields import CachedFieldMetadata, InMemoryFieldCacheStore, StaticFieldMetadata
 from chalicelib.zoho.responses import PERMANENT, classify_zoho_response
+from tests.fakes import RecordingFieldMetadata
 
 MAPPING = {"source": "s", "rules": [{"name": "r", "module": "Contacts",
                                      "record": {"id": "zid"}, "fields": {"Email": "e"}}]}
-
-
-class Recording(StaticFieldMetadata):
-    def __init__(self, modules):
-        super().__init__(modules)
-        self.asked = []
-
-    def fields(self, module, *, fresh=False):
-        self.asked.append((module, fresh))
-        return super().fields(module, fresh=fresh)
 
 
 def cached_from(first, now_source):
@@ -26,7 +17,7 @@ def cached_from(first, now_source):
 
 
 def test_a_pass_on_cached_metadata_is_not_asked_again():
-    source = Recording({"Contacts": []})
+    source = RecordingFieldMetadata({"Contacts": []})
     cached = cached_from([{"api_name": "Email", "data_type": "email"}], source)
     checked = check_mapping(MAPPING, cached)
     assert checked.ok and checked.modules == ["Contacts"]
@@ -34,7 +25,7 @@ def test_a_pass_on_cached_metadata_is_not_asked_again():
 
 
 def test_a_problem_zoho_still_has_afresh_is_reported_once():
-    source = Recording({"Contacts": [{"api_name": "Phone", "data_type": "phone"}]})
+    source = RecordingFieldMetadata({"Contacts": [{"api_name": "Phone", "data_type": "phone"}]})
     cached = cached_from([], source)
     checked = check_mapping(MAPPING, cached)
     assert checked.document is None
@@ -45,7 +36,7 @@ def test_a_problem_zoho_still_has_afresh_is_reported_once():
 
 
 def test_a_problem_with_metadata_that_is_not_cached_is_not_asked_again():
-    source = Recording({"Contacts": []})
+    source = RecordingFieldMetadata({"Contacts": []})
     checked = check_mapping(MAPPING, source)
     assert len(checked.problems) == 1
     assert source.asked == [("Contacts", False)]

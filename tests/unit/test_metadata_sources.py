@@ -9,20 +9,9 @@ from chalicelib.zoho.fields import (
     ZohoFieldMetadata,
     fields_of,
 )
+from tests.fakes import RecordingFieldMetadata
 
 EMAIL = {"api_name": "Email", "data_type": "email"}
-
-
-class Recording(StaticFieldMetadata):
-    """A source that records each question and whether it asked for fresh metadata."""
-
-    def __init__(self, modules):
-        super().__init__(modules)
-        self.asked = []
-
-    def fields(self, module, *, fresh=False):
-        self.asked.append((module, fresh))
-        return super().fields(module, fresh=fresh)
 
 
 def test_fixed_metadata_answers_a_copy_and_none_for_an_unknown_module():
@@ -37,7 +26,7 @@ def test_fixed_metadata_answers_a_copy_and_none_for_an_unknown_module():
 
 def test_a_cache_keeps_each_answer_by_namespace_and_module_with_the_time_it_was_read():
     store = InMemoryFieldCacheStore()
-    source = Recording({"Contacts": [EMAIL]})
+    source = RecordingFieldMetadata({"Contacts": [EMAIL]})
     cached = CachedFieldMetadata(source, store, namespace="dev/eu", clock=lambda: 50.0)
     assert cached.fields("Contacts") == [EMAIL]
     assert cached.fields("Deals") is None
@@ -49,7 +38,7 @@ def test_a_cache_keeps_each_answer_by_namespace_and_module_with_the_time_it_was_
 def test_a_cache_serves_for_ten_minutes_by_default_then_asks_again():
     now = [1000.0]
     store = InMemoryFieldCacheStore()
-    source = Recording({"Contacts": [EMAIL]})
+    source = RecordingFieldMetadata({"Contacts": [EMAIL]})
     cached = CachedFieldMetadata(source, store, namespace="n", clock=lambda: now[0])
     cached.fields("Contacts")
     now[0] = 1599.5
@@ -64,7 +53,7 @@ def test_a_cache_serves_for_ten_minutes_by_default_then_asks_again():
 def test_a_cached_unknown_module_is_served_as_unknown():
     store = InMemoryFieldCacheStore()
     store.write("n/Deals", 10.0, None)
-    source = Recording({"Deals": [EMAIL]})
+    source = RecordingFieldMetadata({"Deals": [EMAIL]})
     cached = CachedFieldMetadata(source, store, namespace="n", clock=lambda: 20.0)
     assert cached.fields("Deals") is None
     assert source.asked == [] and cached.served_from_cache
@@ -73,7 +62,7 @@ def test_a_cached_unknown_module_is_served_as_unknown():
 def test_an_entry_from_the_future_or_asked_fresh_is_read_again():
     store = InMemoryFieldCacheStore()
     store.write("n/Contacts", 500.0, [])
-    source = Recording({"Contacts": [EMAIL]})
+    source = RecordingFieldMetadata({"Contacts": [EMAIL]})
     cached = CachedFieldMetadata(source, store, namespace="n", ttl=60, clock=lambda: 499.0)
     assert cached.fields("Contacts") == [EMAIL]
     store.write("n/Contacts", 499.0, [])
@@ -92,7 +81,7 @@ def test_the_cache_uses_the_wall_clock_when_given_none():
 
 
 def test_each_module_is_asked_once_in_order():
-    source = Recording({"Contacts": [EMAIL]})
+    source = RecordingFieldMetadata({"Contacts": [EMAIL]})
     assert fields_of(source, ["Contacts", "Deals", "Contacts"], fresh=True) == {
         "Contacts": [EMAIL], "Deals": None}
     assert source.asked == [("Contacts", True), ("Deals", True)]
