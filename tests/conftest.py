@@ -1,5 +1,5 @@
 """Shared fixtures (example documents and payloads from examples/ and tests/events/) and the
-Hypothesis profiles.
+Hypothesis profiles, and the app's log lines as JSON (``logs``).
 
 Hypothesis profiles: "dev" (Hypothesis' defaults: a 200 ms deadline per example, random examples)
 on a developer's machine; "ci" when `CI` is set (`.ci/run` sets it) or for `make mutation`: no
@@ -11,8 +11,11 @@ may ask for fewer or more examples, but not for a deadline of its own: the profi
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +70,22 @@ def example_mapping() -> dict[str, Any]:
 @pytest.fixture
 def example_event_bytes() -> bytes:
     return (ROOT / "examples/events/example-contact-updated.json").read_bytes()
+
+
+@pytest.fixture
+def logs() -> Iterator[Callable[..., list[dict[str, Any]]]]:
+    """The app's JSON log lines, as CloudWatch would get them: ``logs()`` all of them,
+    ``logs("ERROR")`` those of one level."""
+    from chalicelib.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+
+    def lines(level: str | None = None) -> list[dict[str, Any]]:
+        found = [json.loads(line) for line in stream.getvalue().splitlines()]
+        return [line for line in found if level is None or line["level"] == level]
+
+    yield lines
+    logger.removeHandler(handler)

@@ -1,15 +1,10 @@
 """The worker Lambda through its SQS handler: applied, retried, failed, dead."""
 
-import io
 import json
-import logging
 import time
-
-import pytest
 
 import app as chalice_app
 from chalicelib.delivery.worker import WorkerServices
-from chalicelib.observability import logger
 from chalicelib.stores.mappings import MappingCache
 from devstack.local_worker import sqs_event
 from tests.fakes import BuggyLedger, DownLedger, FlakyQueue, LambdaDeadline
@@ -170,18 +165,6 @@ def test_an_external_value_of_dot_dot_ends_failed_before_any_request(
     assert "'.' or '..'" in item["last_error"]["message"]
     assert world.zoho.calls == []
     assert world.dead_letters.messages[0][1]["failure_code"] == "MAPPING_ERROR"
-
-
-@pytest.fixture
-def logs():
-    """The worker's JSON log lines, as CloudWatch would get them."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    yield lambda level: [line for line in map(json.loads, stream.getvalue().splitlines())
-                         if line["level"] == level]
-    logger.removeHandler(handler)
 
 
 def test_an_unexpected_error_ends_failed_and_dead_lettered_naming_type_and_rule(

@@ -1,14 +1,11 @@
 """Access tokens: the exact failures a delivery records, the secret as left, the operator's log."""
 
-import io
 import json
-import logging
 
 import pytest
 import requests
 
 from chalicelib.errors import PermanentDeliveryError, RetryableDeliveryError, UnavailableError
-from chalicelib.observability import logger
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.records import InMemoryRecordStore
 from chalicelib.stores.secrets import InMemorySecretStore
@@ -55,17 +52,6 @@ class DownLeases(InMemoryRecordStore):
 
     def hold_lease(self, name, owner, *, until):
         raise UnavailableError("writing a lease failed")
-
-
-@pytest.fixture
-def logs():
-    """The JSON log lines, as CloudWatch would get them."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
 
 
 def said(lines, *keys):
