@@ -129,9 +129,13 @@ def _baseline_modules() -> list[str]:
     return list(json.loads(done.stdout))
 
 
-def time_once(imports: str, env: dict[str, str]) -> float:
-    done = subprocess.run([sys.executable, "-c", _TIMED.format(imports=imports)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60, check=True)
+def time_once(imports: str, env: dict[str, str], package: Path | None = None) -> float:
+    """CPU time of ``imports`` in a fresh interpreter: in the project, or run from the
+    unpacked ``package`` with no bytecode written, as on Lambda."""
+    flags = ["-B"] if package is not None else []
+    done = subprocess.run([sys.executable, *flags, "-c", _TIMED.format(imports=imports)],
+                          cwd=package or ROOT, env=env, capture_output=True, text=True,
+                          timeout=60, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -204,12 +208,22 @@ def unpacked_package(target: Path, *, app_bytecode: bool) -> None:
         compile_bytecode(target)
 
 
-def time_deployed(imports: str, package: Path, env: dict[str, str]) -> float:
-    """CPU time of ``imports`` run from ``package`` with no bytecode written, as on Lambda."""
-    done = subprocess.run([sys.executable, "-B", "-c", _TIMED.format(imports=imports)],
-                          cwd=package, env=env, capture_output=True, text=True, timeout=60,
-                          check=True)
-    return float(done.stdout.strip().splitlines()[-1])
+def deployed_medians(imports: dict[str, str], runs: int, env: dict[str, str]) -> dict[str, float]:
+    """Median ms of the same imports as deployed: Lambda's code directory is read-only, so
+    what the package does not carry as bytecode is compiled on every cold start. boto3 is
+    the runtime's, compiled."""
+    with tempfile.TemporaryDirectory() as plain, tempfile.TemporaryDirectory() as compiled:
+        unpacked_package(Path(plain), app_bytecode=False)
+        unpacked_package(Path(compiled), app_bytecode=True)
+        cases = {"boto3": (imports["boto3"], Path(compiled)),
+                 "api": (imports["api"], Path(compiled)),
+                 "worker": (imports["worker"], Path(compiled)),
+                 "worker, no chalicelib bytecode": (imports["worker"], Path(plain))}
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(max(3, runs // 3)):
+            for name, (lines, package) in cases.items():
+                samples[name].append(time_once(lines, env, package))
+    return {name: statistics.median(values) * 1000 for name, values in samples.items()}
 
 
 def run(runs: int) -> dict[str, Any]:
@@ -222,21 +236,6 @@ def run(runs: int) -> dict[str, Any]:
         for name, lines in imports.items():  # taking turns: the machine's load hits all alike
             times[name].append(time_once(lines, env))
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
-    # As deployed: Lambda's code directory is read-only, so what the package does not
-    # carry as bytecode is compiled on every cold start. boto3 is the runtime's, compiled.
-    deployed: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as plain, tempfile.TemporaryDirectory() as compiled:
-        unpacked_package(Path(plain), app_bytecode=False)
-        unpacked_package(Path(compiled), app_bytecode=True)
-        cases = {"boto3": (imports["boto3"], Path(compiled)),
-                 "api": (imports["api"], Path(compiled)),
-                 "worker": (imports["worker"], Path(compiled)),
-                 "worker, no chalicelib bytecode": (imports["worker"], Path(plain))}
-        samples: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(max(3, runs // 3)):
-            for name, (lines, package) in cases.items():
-                samples[name].append(time_deployed(lines, package, env))
-        deployed = {name: statistics.median(values) * 1000 for name, values in samples.items()}
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                    f"{platform.release()}, Python {platform.python_version()}",
@@ -246,7 +245,7 @@ def run(runs: int) -> dict[str, Any]:
         "largest_imports_ms": {name: largest_imports(imports[name], env)
                                for name in ("api", "worker")},
         "package_bytes": package_bytes(),
-        "deployed_ms": deployed,
+        "deployed_ms": deployed_medians(imports, runs, env),
     }
 
 
