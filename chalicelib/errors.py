@@ -27,8 +27,10 @@ code) and never a payload value, a token or a secret.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from chalicelib.values import frozen
 
 
 class AdapterError(Exception):
@@ -131,7 +133,7 @@ class UnexpectedMappingError(AdapterError):
         self.field = field
 
 
-@dataclass(frozen=True)
+@frozen
 class Failure:
     """What went wrong with one attempt, in the words a person can act on."""
 

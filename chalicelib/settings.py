@@ -7,12 +7,12 @@ Chalice turns into environment variables; secrets live in Secrets Manager only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from chalicelib.errors import SettingsError
+from chalicelib.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """Names of the AWS resources and the knobs of the pipeline."""
 

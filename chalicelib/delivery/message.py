@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.values import frozen
 
 RECEIVED = "received"
 QUEUED = "queued"
@@ -30,7 +31,7 @@ FINAL_STATUSES = frozenset({APPLIED, UNCHANGED, IGNORED, STALE, FAILED, DEAD})
 DONE_RULE_OUTCOMES = frozenset({APPLIED, UNCHANGED, STALE})
 
 
-@dataclass(frozen=True)
+@frozen
 class QueuedDelivery:
     """One accepted webhook: where from, its id, when, the headers kept, the parsed body."""
 

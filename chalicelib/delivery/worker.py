@@ -76,6 +76,7 @@ from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import Queue
 from chalicelib.stores.records import InMemoryRecordStore, RecordStates
 from chalicelib.stores.search_cache import InMemorySearchCache, SearchCache
+from chalicelib.values import frozen
 from chalicelib.zoho.client import CrmRecords
 
 # The metric each final status of an attempt counts under (a retry is counted
@@ -90,7 +91,7 @@ OUTCOME_METRICS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Attempt:
     """Which try this is, from the SQS record (ApproximateReceiveCount, SentTimestamp)."""
 

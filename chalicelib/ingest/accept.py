@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from chalicelib.delivery.message import FAILED, IGNORED, QUEUED, RECEIVED, QueuedDelivery
@@ -49,6 +49,7 @@ from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.mappings import MappingCache
 from chalicelib.stores.queues import MessageTooLargeError, Queue, encode_message
 from chalicelib.stores.secrets import SecretStore
+from chalicelib.values import frozen
 
 __all__ = [
     "DUPLICATE",
@@ -68,7 +69,7 @@ DAY = 86400
 _BATCH_STATUS_ORDER = (QUEUED, FAILED, IGNORED, DUPLICATE)
 
 
-@dataclass(frozen=True)
+@frozen
 class Accepted:
     """The answer to a webhook (or one item of a batch) that was not refused."""
 
@@ -90,7 +91,7 @@ class Accepted:
         return {"delivery_id": self.delivery_id, "status": self.status}
 
 
-@dataclass(frozen=True)
+@frozen
 class AcceptedBatch:
     """The answer to a webhook whose body held several deliveries (``each``)."""
 
@@ -117,7 +118,7 @@ class AcceptedBatch:
         return {"status": self.status, "deliveries": [item.body() for item in self.deliveries]}
 
 
-@dataclass(frozen=True)
+@frozen
 class IngestServices:
     """What accepting a webhook needs from the outside world."""
 
@@ -135,7 +136,7 @@ class IngestServices:
     archive: DeliveryArchive | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class _Planned:
     """One delivery checked and ready to record: its ledger item and queue message."""
 

@@ -9,13 +9,13 @@ request itself may not show; ``verify.url`` names it, else it is rebuilt from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from chalicelib.ingest.schemes import rebuilt_url
 from chalicelib.mapping.document import VerifyConfig
+from chalicelib.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class WebhookRequest:
     """A webhook as it arrived: the source from the URL, headers, the raw body bytes.
 

@@ -27,10 +27,11 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from chalicelib.errors import InvalidSignatureError
 from chalicelib.mapping.document import VerifyConfig
+from chalicelib.values import frozen
 
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 # Epoch seconds have 10 digits until the year 2286 (13 in milliseconds); more is not a time.
@@ -56,7 +57,7 @@ class SignatureMismatchError(InvalidSignatureError):
     """The signature header is present, well-formed and fresh, but no key computes it."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SignedRequest:
     """What a signature covers: headers by lower-cased name, the raw body, method and URL."""
 

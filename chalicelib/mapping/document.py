@@ -9,12 +9,13 @@ Checks against a live Zoho module's field metadata live apart (they need I/O).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from chalicelib.errors import MappingDocumentError
 from chalicelib.mapping.expressions import Expression, ExpressionSyntaxError, compile_expression
 from chalicelib.mapping.transforms import FIELD_TYPES, TransformOptions
+from chalicelib.values import frozen
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 # Accepted payloads are archived this many days unless the mapping says otherwise (SPEC 9).
@@ -70,7 +71,7 @@ _LOCATORS = ("id", "external", "search")
 MISSING: Any = object()
 
 
-@dataclass(frozen=True)
+@frozen
 class VerifyConfig:
     """How a source's requests are authenticated."""
 
@@ -93,7 +94,7 @@ class VerifyConfig:
         return PROVIDER_SCHEMES.get(self.scheme, ())
 
 
-@dataclass(frozen=True)
+@frozen
 class RetryPolicy:
     """How long a delivery keeps being retried before it is dead."""
 
@@ -101,7 +102,7 @@ class RetryPolicy:
     max_age_seconds: int = 86400
 
 
-@dataclass(frozen=True)
+@frozen
 class FieldSpec:
     """How one Zoho field gets its value: from a path, a constant or a template."""
 
@@ -126,7 +127,7 @@ class FieldSpec:
         return "value"
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordLocator:
     """How a rule finds its Zoho record: by id, by an External ID field, or by a search."""
 
@@ -135,7 +136,7 @@ class RecordLocator:
     field: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """One rule: when it matches, one single-record PUT."""
 
@@ -168,7 +169,7 @@ class Rule:
         return tuple(found)
 
 
-@dataclass(frozen=True)
+@frozen
 class MappingDocument:
     """A source's whole mapping, compiled.
 

@@ -14,7 +14,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.errors import (
@@ -26,11 +26,12 @@ from chalicelib.errors import (
 from chalicelib.mapping.document import MISSING, FieldSpec, MappingDocument, Rule
 from chalicelib.mapping.expressions import ExpressionEvaluationError, is_truthy
 from chalicelib.mapping.transforms import ConversionError, convert, is_mapped, type_name
+from chalicelib.values import frozen
 
 _ID_DIGITS = frozenset("0123456789")
 
 
-@dataclass(frozen=True)
+@frozen
 class PlannedUpdate:
     """One single-record PUT, ready to send: ``PUT /crm/v8/{module}/{record}``."""
 

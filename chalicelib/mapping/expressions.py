@@ -11,7 +11,6 @@ and nothing else; ``header:`` expressions never raise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import jmespath
@@ -21,6 +20,8 @@ from jmespath.exceptions import (
     JMESPathTypeError,
     UnknownFunctionError,
 )
+
+from chalicelib.values import frozen
 
 HEADER_PREFIX = "header:"
 
@@ -38,7 +39,7 @@ class ExpressionEvaluationError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@frozen
 class Expression:
     """A compiled expression: ``evaluate`` reads the body or a header."""
 

@@ -14,7 +14,7 @@ picklist value it does not allow, text too long, a wrong type) are errors too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -31,6 +31,7 @@ from chalicelib.mapping.engine import (
 from chalicelib.mapping.expressions import ExpressionEvaluationError
 from chalicelib.mapping.transforms import type_name
 from chalicelib.mapping.validation import ModuleFields, planned_value_problem
+from chalicelib.values import frozen
 from chalicelib.zoho.fields import FieldMetadataSource, fields_of
 from chalicelib.zoho.search import search_criteria
 
@@ -39,7 +40,7 @@ UNKNOWN_API_DOMAIN = "{api_domain}"
 _BODY_KEYS_NOT_FIELDS = frozenset({"$append_values", "Layout"})
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewRequest:
     """One HTTP request the worker would make."""
 
@@ -49,7 +50,7 @@ class PreviewRequest:
     body: Any = None
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewError:
     """Why a rule would not be applied: the rule, the field, the path, the value's type."""
 
@@ -60,7 +61,7 @@ class PreviewError:
     value_type: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class RulePreview:
     """One matching rule: its requests, or its errors (or both, when Zoho would refuse)."""
 
@@ -72,7 +73,7 @@ class RulePreview:
     omitted: tuple[str, ...] = ()  # fields left out for want of a value
 
 
-@dataclass(frozen=True)
+@frozen
 class Preview:
     """What a payload would do with a mapping."""
 

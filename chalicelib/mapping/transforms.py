@@ -12,10 +12,11 @@ expected and the *type* of what came, never the value itself.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from chalicelib.values import frozen
 
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url"})
 NUMBER_TYPES = frozenset({"integer", "bigint", "decimal", "currency", "percent"})
@@ -38,7 +39,7 @@ class ConversionError(ValueError):
     """A value does not fit the field type; the message never holds the value."""
 
 
-@dataclass(frozen=True)
+@frozen
 class TransformOptions:
     """The per-field options that shape a conversion (from the field spec)."""
 

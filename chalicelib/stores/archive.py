@@ -17,11 +17,11 @@ import copy
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call
 from chalicelib.stores.ledger import deserialize_item, serialize_item
+from chalicelib.values import frozen
 
 DAY = 86400
 # DynamoDB items hold at most 400 KB; a payload larger than this is not archived
@@ -29,7 +29,7 @@ DAY = 86400
 MAX_ARCHIVED_BYTES = 350_000
 
 
-@dataclass(frozen=True)
+@frozen
 class ArchivedDelivery:
     """One archived delivery: what the worker needs to run it again."""
 

@@ -14,14 +14,15 @@ marked so.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call
 from chalicelib.stores.ledger import deserialize_item, serialize_item
+from chalicelib.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class AuditEntry:
     """One rule's outcome on one Zoho record: the field names it set (or would have)."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from chalicelib.delivery.message import (
     RECEIVED,
 )
 from chalicelib.stores.aws import aws_call, conditional_write
+from chalicelib.values import frozen
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -43,7 +44,7 @@ _DONE_OUTCOMES = tuple(sorted(DONE_RULE_OUTCOMES))
 REOPENABLE_STATUSES = (FAILED, DEAD, QUEUED, RECEIVED)
 
 
-@dataclass(frozen=True)
+@frozen
 class RuleOutcomeWrite:
     """One rule's outcome for one delivery, written only if the rule is not done yet.
 

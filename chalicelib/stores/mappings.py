@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -19,11 +18,12 @@ from botocore.exceptions import ClientError
 from chalicelib.errors import MappingDocumentError, UnavailableError
 from chalicelib.mapping.document import MappingDocument, parse_mapping
 from chalicelib.stores.aws import aws_call, error_code
+from chalicelib.values import frozen
 
 HEAD = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class StoredMapping:
     """One version of a source's mapping document, as stored."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call
+from chalicelib.values import frozen
 
 # SQS delays a new message by at most 15 minutes.
 MAX_DELAY_SECONDS = 900
@@ -36,7 +36,7 @@ class Queue(Protocol):
     def delay(self, receipt_handle: str, seconds: int) -> None: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class ReceivedMessage:
     """A message taken from a queue: hidden from others until deleted or made visible."""
 

@@ -25,7 +25,6 @@ holding one delays the record, never blocks it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -41,6 +40,7 @@ from chalicelib.stores.ledger import (
     rule_outcome_update,
     serialize_item,
 )
+from chalicelib.values import frozen
 
 CLAIMED = "claimed"
 STALE = "stale"
@@ -52,7 +52,7 @@ CLAIM_LOST = "claim_lost"  # the claim ran out and another worker took the recor
 _DAY = 86400
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordState:
     """What is known of one Zoho record: the newest event applied, the last body applied."""
 
@@ -64,7 +64,7 @@ class RecordState:
     claim_until: float | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Claim:
     """The answer to a claim: ``claimed`` (the record is ours), ``stale`` or ``busy``."""
 
@@ -72,7 +72,7 @@ class Claim:
     state: RecordState
 
 
-@dataclass(frozen=True)
+@frozen
 class StateChange:
     """What a commit writes: a newer event time; for a body Zoho accepted, its hash and source."""
 

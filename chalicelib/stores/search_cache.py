@@ -12,15 +12,15 @@ deletes expired items lazily), and dropped when Zoho says its id is gone.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call, conditional_write
+from chalicelib.values import frozen
 
 KIND = "search"
 
 
-@dataclass(frozen=True)
+@frozen
 class SearchKey:
     """What a search looked for: the connection, module, field and value."""
 

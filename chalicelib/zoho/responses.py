@@ -9,10 +9,10 @@ answers errors with HTTP 200, so its answers are judged by ``access_token``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import Failure
+from chalicelib.values import frozen
 
 APPLIED = "applied"
 RETRY = "retry"
@@ -32,7 +32,7 @@ TOKEN_CODES = frozenset({"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAU
 _KEPT_DETAILS = ("json_path", "maximum_length", "supported_values", "resource_path_index", "id")
 
 
-@dataclass(frozen=True)
+@frozen
 class ZohoOutcome:
     """The meaning of one Zoho answer."""
 

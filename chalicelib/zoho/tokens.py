@@ -33,7 +33,6 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import (
@@ -45,6 +44,7 @@ from chalicelib.errors import (
 from chalicelib.observability import TOKEN_ERRORS, TOKEN_REFRESHES, count, logger
 from chalicelib.stores.records import Leases
 from chalicelib.stores.secrets import SecretNotFoundError, SecretStore
+from chalicelib.values import frozen
 from chalicelib.zoho.http import HttpSession, is_transport_error
 
 REFRESH_MARGIN_SECONDS = 300
@@ -77,7 +77,7 @@ _PERMANENT_TOKEN_ERRORS = frozenset({"invalid_code", "invalid_client", "invalid_
 _CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "accounts_url", "dc")
 
 
-@dataclass(frozen=True)
+@frozen
 class AccessToken:
     """A usable access token, where to use it, and until when (epoch seconds)."""
 
