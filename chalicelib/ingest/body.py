@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from email.errors import MessageError
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -48,7 +47,6 @@ MAX_BODY_KEYS = 20_000
 _EMAIL_PARSER_ERRORS = (
     IndexError, KeyError, AttributeError, TypeError, ValueError, MessageError,
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def media_type(content_type: str | None) -> str:
@@ -158,11 +156,13 @@ def _check_carriable(body: Any) -> None:
 
 
 def _check_text(text: str) -> None:
-    if _SURROGATE.search(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the only code point UTF-8 cannot encode
         raise MalformedPayloadError(
             "a string in the body holds a lone UTF-16 surrogate (such as \\ud800), "
             "which is not text"
-        )
+        ) from None
 
 
 def _parse_form(raw: bytes) -> dict[str, Any]:

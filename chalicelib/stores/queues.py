@@ -10,7 +10,6 @@ operator can list and redrive dead letters without the ledger
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call
@@ -21,10 +20,6 @@ MAX_DELAY_SECONDS = 900
 # SQS refuses larger messages; the body is checked before sending so that the
 # caller gets a clear 413 instead of an AWS error.
 MAX_MESSAGE_BYTES = 256 * 1024
-# A message body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
-# #x10000-#x10FFFF. JSON already escapes the controls below #x20; what is left
-# to escape are the surrogates and U+FFFE, U+FFFF, which can only be in strings.
-_REFUSED_BY_SQS = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 class Queue(Protocol):
@@ -176,11 +171,22 @@ def encode_message(body: dict[str, Any]) -> str:
     ``\\uXXXX`` escapes: still valid JSON, decoding to the same value.
     """
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    text = _REFUSED_BY_SQS.sub(_escape, text)
+    if _refused_by_sqs(text):
+        text = "".join(f"\\u{ord(c):04x}" if _refused_by_sqs(c) else c for c in text)
     if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
         raise MessageTooLargeError(f"the delivery is larger than {MAX_MESSAGE_BYTES} bytes")
     return text
 
 
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+def _refused_by_sqs(text: str) -> bool:
+    # A message body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+    # #x10000-#x10FFFF. JSON already escapes the controls below #x20; what is left
+    # are the surrogates (the only code points UTF-8 cannot encode) and U+FFFE,
+    # U+FFFF, which can only be in strings.
+    if "\ufffe" in text or "\uffff" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
