@@ -17,7 +17,6 @@ from chalice import Chalice, Response
 
 from chalicelib import __version__
 from chalicelib.errors import IngestError, UnavailableError
-from chalicelib.ingest.answers import METHOD_NOT_ALLOWED, house_error
 from chalicelib.observability import (
     DELIVERIES_DUPLICATE,
     DELIVERIES_FAILED,
@@ -187,6 +186,8 @@ def error_response(
 @app.middleware("http")
 def answer_errors_in_the_house_shape(event: Any, get_response: Any) -> Response:
     """Chalice's own answers (a 405, say) as ``{"code", "message"}`` like every other."""
+    from chalicelib.ingest.answers import house_error
+
     response: Response = get_response(event)
     reshaped = house_error(response.body)
     if reshaped is not None:
@@ -243,6 +244,8 @@ def receive_webhook(source: str) -> Response:
 # Declared so that API Gateway hands these to the function (else it answers them itself).
 @app.route("/webhooks/{source}", methods=["GET", "PUT", "PATCH", "DELETE"])
 def webhook_method_not_allowed(source: str) -> Response:
+    from chalicelib.ingest.answers import METHOD_NOT_ALLOWED
+
     return error_response(405, METHOD_NOT_ALLOWED, "a webhook is sent with POST",
                           headers={"Allow": "POST"})
 

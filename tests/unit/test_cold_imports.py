@@ -30,6 +30,7 @@ WORKER_ONLY = [
 ]
 # Loaded by the api only.
 API_ONLY = [
+    "chalicelib.ingest.answers",
     "chalicelib.ingest.accept",
     "chalicelib.ingest.authenticate",
     "chalicelib.ingest.signatures",
