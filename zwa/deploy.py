@@ -9,10 +9,8 @@ what it changed, or that nothing needed to.
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
-import py_compile
 import shutil
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from zwa.bootstrap import bootstrap
+from zwa.bytecode import compile_bytecode
 from zwa.resources import WORKER_FUNCTION, StageResources, event_source_settings
 from zwa.stage import PROJECT_ROOT, Stage, chalice_config
 
@@ -59,23 +58,6 @@ def read_deployed(stage: str, root: Path = PROJECT_ROOT) -> Deployed | None:
         if resource.get("resource_type") == "rest_api":
             api_url = resource.get("rest_api_url")
     return Deployed(worker or worker_function_name(stage, root), api_url) if worker else None
-
-
-def compile_bytecode(root: Path = PROJECT_ROOT) -> int:
-    """Compile ``chalicelib`` into hash-checked bytecode for the package; the modules compiled.
-
-    Lambda's code directory is read-only: a module the package carries as source
-    alone is compiled again on every cold start, which costs a third of the
-    adapter's own import time there (``benchmarks/coldstart.py``). Chalice zips
-    ``chalicelib`` whole, ``__pycache__`` included, but sets every file's time to
-    1980, so bytecode checked against the source's time would never match: bytecode
-    checked against the source's hash does. Old bytecode is removed first.
-    """
-    for cache in (root / "chalicelib").rglob("__pycache__"):
-        shutil.rmtree(cache)
-    compileall.compile_dir(str(root / "chalicelib"), quiet=1,
-                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
-    return sum(1 for _ in (root / "chalicelib").rglob("*.pyc"))
 
 
 def run_chalice_deploy(stage: str, environment: Mapping[str, str], say: Say) -> None:
@@ -132,7 +114,7 @@ def deploy(
     sqs = stage.client("sqs")
     urls = bootstrap(stage.resources, stage.client("dynamodb"), sqs, say)
     say("2/3 functions")
-    say(f"chalicelib: {compile_bytecode(root)} modules compiled for the package")
+    say(compile_bytecode(root).summary())
     # app.py names the worker's queue when Chalice imports it, before any stage
     # variable exists: give the import this stage's name.
     run_chalice(stage.name, {"ZWA_DELIVERIES_QUEUE": stage.settings.deliveries_queue}, say)

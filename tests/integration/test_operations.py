@@ -205,8 +205,10 @@ def test_deploy_bootstraps_runs_chalice_then_fixes_the_event_source(deploy_stage
     seen: dict[str, Any] = {}
 
     def chalice_deploy(name: str, environment: dict[str, str], say: Any) -> None:
-        # The package's bytecode is ready before Chalice zips chalicelib.
+        # The package's bytecode is ready before Chalice zips chalicelib and vendor/.
         seen["bytecode"] = sorted(path.name for path in tmp_path.glob("chalicelib/__pycache__/*"))
+        seen["vendor"] = sorted(path.relative_to(tmp_path / "vendor").as_posix()
+                                for path in tmp_path.glob("vendor/**/*.pyc"))
         # What chalice deploy leaves behind: the functions and its record of them.
         seen["stage"], seen["queue"] = name, environment["ZWA_DELIVERIES_QUEUE"]
         arn = _worker_function(aws, "zwa-test-dev-apply_deliveries")
@@ -221,8 +223,11 @@ def test_deploy_bootstraps_runs_chalice_then_fixes_the_event_source(deploy_stage
     deployed = deploy(stage, run_chalice=chalice_deploy, say=said.append, root=tmp_path)
     assert seen == {"stage": "dev", "queue": aws.settings.deliveries_queue,
                     "bytecode": [f"{name}.{sys.implementation.cache_tag}.pyc"
-                                 for name in ("__init__", "module")]}
-    assert "chalicelib: 2 modules compiled for the package" in said
+                                 for name in ("__init__", "module")],
+                    # Chalice's runtime module, which Chalice packages with every app.
+                    "vendor": [f"chalice/__pycache__/{name}.{sys.implementation.cache_tag}.pyc"
+                               for name in ("__init__", "app")]}
+    assert "bytecode for the package: 2 modules of chalicelib, 2 more under vendor/" in said
     mapping = _mapping_of(aws, deployed.worker_function)
     assert {key: mapping[key] for key in ("FunctionResponseTypes", "ScalingConfig")} == \
         event_source_settings(aws.resources)
