@@ -22,8 +22,9 @@ Those figures are of modules already compiled to bytecode. A deployed function
 is not so lucky: Lambda's code directory is read-only, so what the package holds
 as source alone is compiled again on every cold start. So the script also lays
 the package out as Lambda unzips it and times the same imports there with no
-bytecode written (``python -B``): with ``chalicelib``'s hash-checked bytecode,
-as ``zwa deploy`` packages it, and without, as a bare ``chalice deploy`` does.
+bytecode written (``python -B``): with the hash-checked bytecode ``zwa deploy``
+adds for every module (``zwa/bytecode.py``), and without, as a bare ``chalice
+deploy`` packages it.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from zwa.bytecode import compile_sources, package_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.25
@@ -154,58 +156,29 @@ def largest_imports(imports: str, env: dict[str, str], top: int = 10) -> list[tu
     return sorted(rows, key=lambda row: -row[1])[:top]
 
 
-def runtime_files() -> dict[str, list[tuple[Path, str]]]:
-    """What Chalice packages, by part (the app's own, each runtime requirement): each file
-    with its path in the package."""
-    own = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
-    parts = {"app.py + chalicelib": [(path, str(path.relative_to(ROOT))) for path in own]}
-    seen: set[str] = set()
-    pending = [line.split(">")[0].split("=")[0].split("<")[0].strip()
-               for line in (ROOT / "requirements.txt").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
-    pending.append("chalice")  # Chalice packages its own runtime module with the app
-    while pending:
-        name = pending.pop().lower().replace("_", "-")
-        if name in seen or name in {"boto3", "botocore", "s3transfer", "jmespath-community"}:
-            continue
-        seen.add(name)
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        files = [(Path(str(dist.locate_file(f))), str(f)) for f in dist.files or []
-                 if "__pycache__" not in str(f) and ".." not in str(f)]
-        if name == "chalice":
-            parts["chalice (runtime module)"] = [
-                (path, relative) for path, relative in files
-                if relative in {"chalice/app.py", "chalice/__init__.py"}]
-            continue
-        parts[name] = [(path, relative) for path, relative in files if path.is_file()]
-        for requirement in dist.requires or []:
-            if "extra ==" in requirement:
-                continue
-            pending.append(requirement.split(";")[0].split("[")[0].split(">")[0].split("<")[0]
-                           .split("=")[0].split("!")[0].split("~")[0].strip())
-    return parts
-
-
 def package_bytes() -> dict[str, int]:
-    """Bytes of the deployment package: the app's own files and each runtime requirement."""
+    """Bytes of the deployment package's sources: the app's own files and each runtime
+    requirement (its bytecode, ``zwa deploy``'s, comes on top)."""
     return {part: sum(path.stat().st_size for path, _ in files)
-            for part, files in runtime_files().items()}
+            for part, files in package_sources(ROOT).items()}
 
 
-def unpacked_package(target: Path, *, app_bytecode: bool) -> None:
-    """Lay out the deployment package in ``target`` as Lambda unzips it: sources only,
-    but for ``chalicelib``'s hash-checked bytecode when ``app_bytecode`` (``zwa deploy``)."""
-    from zwa.deploy import compile_bytecode
+def bytecode_bytes() -> int:
+    """Bytes of the bytecode ``zwa deploy`` adds to the package."""
+    with tempfile.TemporaryDirectory() as folder:
+        unpacked_package(Path(folder), bytecode=True)
+        return sum(path.stat().st_size for path in Path(folder).rglob("*.pyc"))
 
-    for files in runtime_files().values():
-        for path, relative in files:
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target / relative)
-    if app_bytecode:
-        compile_bytecode(target)
+
+def unpacked_package(target: Path, *, bytecode: bool) -> None:
+    """Lay out the deployment package in ``target`` as Lambda unzips it: sources only, as a
+    bare ``chalice deploy`` packages them, or with the bytecode ``zwa deploy`` adds."""
+    sources = [item for files in package_sources(ROOT).values() for item in files]
+    for path, relative in sources:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / relative)
+    if bytecode:
+        compile_sources([item for item in sources if item[1].endswith(".py")], target)
 
 
 def deployed_medians(imports: dict[str, str], runs: int, env: dict[str, str]) -> dict[str, float]:
@@ -213,12 +186,12 @@ def deployed_medians(imports: dict[str, str], runs: int, env: dict[str, str]) ->
     what the package does not carry as bytecode is compiled on every cold start. boto3 is
     the runtime's, compiled."""
     with tempfile.TemporaryDirectory() as plain, tempfile.TemporaryDirectory() as compiled:
-        unpacked_package(Path(plain), app_bytecode=False)
-        unpacked_package(Path(compiled), app_bytecode=True)
+        unpacked_package(Path(plain), bytecode=False)
+        unpacked_package(Path(compiled), bytecode=True)
         cases = {"boto3": (imports["boto3"], Path(compiled)),
                  "api": (imports["api"], Path(compiled)),
                  "worker": (imports["worker"], Path(compiled)),
-                 "worker, no chalicelib bytecode": (imports["worker"], Path(plain))}
+                 "worker, no bytecode (a bare chalice deploy)": (imports["worker"], Path(plain))}
         samples: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(max(3, runs // 3)):
             for name, (lines, package) in cases.items():
@@ -245,6 +218,7 @@ def run(runs: int) -> dict[str, Any]:
         "largest_imports_ms": {name: largest_imports(imports[name], env)
                                for name in ("api", "worker")},
         "package_bytes": package_bytes(),
+        "bytecode_bytes": bytecode_bytes(),
         "deployed_ms": deployed_medians(imports, runs, env),
     }
 
@@ -278,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{name} {ms:.1f} ms ({ms / deployed['boto3']:.2f}x)"
               for name, ms in deployed.items()))
     sizes = result["package_bytes"]
-    print(f"  deployment package: {sum(sizes.values()) / 1e6:.1f} MB unzipped ("
-          + ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sizes.items()) + ")")
+    print(f"  deployment package: {sum(sizes.values()) / 1e6:.1f} MB of sources unzipped ("
+          + ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sizes.items())
+          + f"), and {result['bytecode_bytes'] / 1e6:.1f} MB of bytecode from zwa deploy")
     return 0 if worst <= GOAL else 1
 
 
