@@ -24,7 +24,8 @@ as source alone is compiled again on every cold start. So the script also lays
 the package out as Lambda unzips it and times the same imports there with no
 bytecode written (``python -B``): with the hash-checked bytecode ``zwa deploy``
 adds for every module (``zwa/bytecode.py``), and without, as a bare ``chalice
-deploy`` packages it.
+deploy`` packages it. The goal holds there too: the script exits 1 when either
+function is over it, in the project or as ``zwa deploy`` packages it.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def deployed_medians(imports: dict[str, str], runs: int, env: dict[str, str]) ->
                  "worker": (imports["worker"], Path(compiled)),
                  "worker, no bytecode (a bare chalice deploy)": (imports["worker"], Path(plain))}
         samples: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(max(3, runs // 3)):
+        for _ in range(runs):
             for name, (lines, package) in cases.items():
                 samples[name].append(time_once(lines, env, package))
     return {name: statistics.median(values) * 1000 for name, values in samples.items()}
@@ -251,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
           "runtime): " + ", ".join(
               f"{name} {ms:.1f} ms ({ms / deployed['boto3']:.2f}x)"
               for name, ms in deployed.items()))
+    # The goal holds as zwa deploy packages the functions, too.
+    deployed_worst = max(deployed[name] / deployed["boto3"] for name in ("api", "worker"))
+    worst = max(worst, deployed_worst)
+    print(f"  as zwa deploy packages them, the slower function is at {deployed_worst:.2f}x ("
+          + ("ok" if deployed_worst <= GOAL else f"over the {GOAL}x goal") + ")")
     sizes = result["package_bytes"]
     print(f"  deployment package: {sum(sizes.values()) / 1e6:.1f} MB of sources unzipped ("
           + ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sizes.items())
