@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.coldstart || status=1; \
 	$(BIN)/python -m benchmarks.overhead || status=1; \
 	$(BIN)/python -m benchmarks.pipeline || status=1; \
+	$(BIN)/python -m benchmarks.throughput || status=1; \
 	$(BIN)/python -m benchmarks.alternatives || status=1; \
 	$(BIN)/python -m benchmarks.chaos --webhooks 300 --records 20 || status=1; \
 	exit $$status

@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import coldstart  # noqa: E402
+from benchmarks.stack_setup import start_sandbox  # noqa: E402
 from chalicelib.observability import logger, metrics  # noqa: E402
 from devstack.stack import free_port  # noqa: E402
 
@@ -86,21 +87,6 @@ for index in range(updates):
         ok += sum(1 for item in answer.get_data() if isinstance(item, SuccessResponse))
 print(json.dumps({"times": times, "ok": ok, "import_seconds": imported}))
 """
-
-
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "devstack.zoho_sandbox", "--port",
-                                str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/__sandbox/health", timeout=1)
-            return process
-        except requests.RequestException:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the sandbox did not start")
 
 
 def stats(base: str) -> dict[str, Any]:
