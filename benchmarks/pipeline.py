@@ -18,8 +18,10 @@ concurrency cap of ``--cap``, ``chalice local``), then:
    grants, and the deliveries applied per second against the ``cap / latency``
    the sandbox allows.
 
-It prints the calls per delivery by service and operation, Zoho calls per
-applied rule, token refreshes, throughput and its ratio to the cap, and the AWS
+It prints the calls per delivery by service and operation (and how many of
+them the moto server failed itself and the AWS SDK sent again: under load its
+``TransactWriteItems`` can fail copying a table another request is writing),
+Zoho calls per applied rule, token refreshes, throughput and its ratio to the cap, and the AWS
 cost per million webhooks from these counts and durations (prices below) beside
 the Zoho credits per million. Figures depend on the machine; the run prints it.
 """
@@ -152,6 +154,16 @@ class Recorder:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def emulator_errors(log_dir: Path) -> int:
+    """The moto server's 500 answers so far (its access log): its own failures, which the AWS
+    SDK sends again, so that each is one more call counted than the app made."""
+    log = log_dir / "aws.log"
+    if not log.exists():
+        return 0
+    with log.open(errors="replace") as lines:
+        return sum(1 for line in lines if '" 500 ' in line)
+
+
 def tally(entries: list[dict[str, Any]]) -> dict[str, Any]:
     calls: Counter[str] = Counter()
     writes = reads = 0.0
@@ -235,12 +247,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         recorder = Recorder(stack.aws_url)
         recorder.reset()
         recorder.start()
+        errors_before = emulator_errors(log_dir)
         say(f"posting {args.webhooks} signed webhooks, no worker running")
         answers, durations = post_all(stack.api_url, records, args.senders)
         recorder.stop()
         api = tally(recorder.entries())
+        api["emulator_errors"] = emulator_errors(log_dir) - errors_before
         recorder.reset()
         recorder.start()
+        errors_before = emulator_errors(log_dir)
         say(f"starting {args.workers} workers")
         started = time.monotonic()
         for index in range(args.workers):
@@ -250,6 +265,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(3)  # the outcomes of the last PUTs are written after them
         recorder.stop()
         worker = tally(recorder.entries())
+        worker["emulator_errors"] = emulator_errors(log_dir) - errors_before
         ledger = DynamoLedger(stage.client("dynamodb"), stage.settings.deliveries_table)
         statuses = Counter(str(item.get("status"))
                            for item in ledger.recent(SOURCE, limit=10**6))
@@ -303,6 +319,7 @@ def figures(args: argparse.Namespace, answers: Counter[str], durations: list[flo
         "api_calls_per_delivery": {k: v / n for k, v in sorted(api["calls"].items())},
         "worker_calls_per_delivery": {k: v / n for k, v in sorted(worker_own.items())},
         "poller_calls_per_delivery": {k: v / n for k, v in sorted(poller.items())},
+        "emulator_errors": {"api": api["emulator_errors"], "worker": worker["emulator_errors"]},
         "dynamodb_units_per_delivery": {
             "write": (api["write_units"] + worker["write_units"]) / n,
             "read": (api["read_units"] + worker["read_units"]) / n},
@@ -334,6 +351,9 @@ def report(f: dict[str, Any]) -> str:
         f"api calls per delivery: {calls(f['api_calls_per_delivery'])}",
         f"worker calls per delivery: {calls(f['worker_calls_per_delivery'])}",
         f"poller (event source) calls per delivery: {calls(f['poller_calls_per_delivery'])}",
+        f"of those, answered 500 by the moto server itself and sent again by the AWS SDK: "
+        f"{f['emulator_errors']['api']} of the api's, {f['emulator_errors']['worker']} of the "
+        "worker's",
         f"DynamoDB units per delivery: {f['dynamodb_units_per_delivery']['write']:.2f} write, "
         f"{f['dynamodb_units_per_delivery']['read']:.2f} read",
         f"Zoho calls per applied rule: {f['zoho_calls_per_applied_rule']:.2f} (limit 1.00); "
