@@ -1,5 +1,8 @@
 """``zwa deploy``: bootstrap, ``chalice deploy``, then the worker's event source (I/O).
 
+Before ``chalice deploy``, the package's bytecode (``zwa.bytecode``), so that a
+cold start compiles nothing.
+
 Chalice's ``on_sqs_message`` makes the SQS event source without
 ``ReportBatchItemFailures`` and without a concurrency cap; this step sets both
 (``zwa.resources.event_source_settings``) on the mapping Chalice made, every
