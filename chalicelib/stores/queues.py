@@ -171,22 +171,26 @@ def encode_message(body: dict[str, Any]) -> str:
     ``\\uXXXX`` escapes: still valid JSON, decoding to the same value.
     """
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    if _refused_by_sqs(text):
-        text = "".join(f"\\u{ord(c):04x}" if _refused_by_sqs(c) else c for c in text)
-    if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+    encoded = _sqs_bytes(text)
+    if encoded is None:
+        text = "".join(c if _sqs_bytes(c) is not None else f"\\u{ord(c):04x}" for c in text)
+        encoded = text.encode("utf-8")
+    if len(encoded) > MAX_MESSAGE_BYTES:
         raise MessageTooLargeError(f"the delivery is larger than {MAX_MESSAGE_BYTES} bytes")
     return text
 
 
-def _refused_by_sqs(text: str) -> bool:
-    # A message body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
-    # #x10000-#x10FFFF. JSON already escapes the controls below #x20; what is left
-    # are the surrogates (the only code points UTF-8 cannot encode) and U+FFFE,
-    # U+FFFF, which can only be in strings.
+def _sqs_bytes(text: str) -> bytes | None:
+    """``text`` in UTF-8, or None when it holds a code point SQS refuses.
+
+    A message body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+    #x10000-#x10FFFF. JSON already escapes the controls below #x20; what is left
+    are the surrogates (the only code points UTF-8 cannot encode) and U+FFFE,
+    U+FFFF, which can only be in strings.
+    """
     if "\ufffe" in text or "\uffff" in text:
-        return True
+        return None
     try:
-        text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return None
