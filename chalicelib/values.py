@@ -56,12 +56,13 @@ def _repr(self: Any) -> str:
 def frozen(cls: type[T]) -> type[T]:
     """``@dataclass(frozen=True)``, with all but ``__init__`` shared between classes."""
     made: Any = dataclass(cls, repr=False, eq=False)
-    made._frozen_init_fields = frozenset(f.name for f in fields(made) if f.init)
-    made._frozen_compared = tuple(f.name for f in fields(made) if f.compare)
+    declared = fields(made)
+    made._frozen_init_fields = frozenset(f.name for f in declared if f.init)
+    made._frozen_compared = tuple(f.name for f in declared if f.compare)
     made._frozen_hashed = tuple(
-        f.name for f in fields(made) if (f.compare if f.hash is None else f.hash)
+        f.name for f in declared if (f.compare if f.hash is None else f.hash)
     )
-    made._frozen_shown = tuple(f.name for f in fields(made) if f.repr)
+    made._frozen_shown = tuple(f.name for f in declared if f.repr)
     made.__setattr__, made.__delattr__ = _set_once, _refuse_delete
     made.__eq__, made.__hash__, made.__repr__ = _equal, _hash, _repr
     return made  # type: ignore[no-any-return]
