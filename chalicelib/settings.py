@@ -6,10 +6,13 @@ Chalice turns into environment variables; secrets live in Secrets Manager only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from chalicelib.errors import SettingsError
 from chalicelib.values import frozen
+
+T = TypeVar("T", int, float)
 
 
 @frozen
@@ -85,27 +88,27 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     values: dict[str, object] = {key: environ[name] for key, name in _REQUIRED.items()}
     for key, name in _OPTIONAL_FLOATS.items():
         if environ.get(name):
-            try:
-                values[key] = float(environ[name])
-            except ValueError as exc:
-                raise SettingsError(f"{name} must be a number") from exc
+            values[key] = _number(environ, name, float, "a number")
     if environ.get("ZWA_LEDGER_TTL_DAYS"):
-        try:
-            values["ledger_ttl_days"] = int(environ["ZWA_LEDGER_TTL_DAYS"])
-        except ValueError as exc:
-            raise SettingsError("ZWA_LEDGER_TTL_DAYS must be a whole number") from exc
+        values["ledger_ttl_days"] = _number(environ, "ZWA_LEDGER_TTL_DAYS", int,
+                                            "a whole number")
     for key, name in _OPTIONAL_NAMES.items():
         if environ.get(name):
             values[key] = environ[name]
     for key, name in _OPTIONAL_COUNTS.items():
         if environ.get(name):
-            try:
-                values[key] = int(environ[name])
-            except ValueError as exc:
-                raise SettingsError(f"{name} must be a whole number") from exc
-            if values[key] < 1:  # type: ignore[operator]
+            values[key] = count = _number(environ, name, int, "a whole number")
+            if count < 1:
                 raise SettingsError(f"{name} must be at least 1")
     return Settings(
         secret_prefix=environ.get("ZWA_SECRET_PREFIX", "zwa"),
         **values,  # type: ignore[arg-type]
     )
+
+
+def _number(environ: Mapping[str, str], name: str, kind: Callable[[str], T], what: str) -> T:
+    """``environ[name]`` as a ``kind``, or a ``SettingsError`` saying it must be ``what``."""
+    try:
+        return kind(environ[name])
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be {what}") from exc
