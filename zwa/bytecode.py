@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from zwa.stage import PROJECT_ROOT
 
 # In the Lambda runtime, not packaged.
@@ -62,8 +64,8 @@ def package_sources(root: Path = PROJECT_ROOT) -> dict[str, list[tuple[Path, str
     seen: set[str] = set()
     requirements = root / "requirements.txt"
     lines = requirements.read_text().splitlines() if requirements.is_file() else []
-    pending = [_requirement_name(line) for line in lines
-               if line.strip() and not line.lstrip().startswith("#")]
+    pending = [name for line in lines if line.strip() and not line.lstrip().startswith("#")
+               for name in _needed(line)]
     pending.append("chalice")  # Chalice packages its own runtime module with the app
     while pending:
         name = pending.pop().lower().replace("_", "-")
@@ -81,8 +83,8 @@ def package_sources(root: Path = PROJECT_ROOT) -> dict[str, list[tuple[Path, str
                                    if relative in _CHALICE_RUNTIME]
             continue
         parts[name] = [(path, relative) for path, relative in files if path.is_file()]
-        pending += [_requirement_name(requirement) for requirement in dist.requires or []
-                    if "extra ==" not in requirement]
+        pending += [name for requirement in dist.requires or []
+                    for name in _needed(requirement)]
     return parts
 
 
@@ -122,12 +124,13 @@ def compile_sources(sources: list[tuple[Path, str]], target: Path) -> int:
     return compiled
 
 
-def _requirement_name(requirement: str) -> str:
-    """The distribution a requirement line names, without version, markers or extras."""
-    name = requirement.split(";")[0].split("[")[0].strip()
-    for separator in ("=", ">", "<", "!", "~", " "):
-        name = name.split(separator)[0]
-    return name.strip()
+def _needed(requirement: str) -> list[str]:
+    """The distribution a requirement names, when it applies without extras here (the
+    Lambda runtime is Linux and this Python version, as Chalice packages for them)."""
+    parsed = Requirement(requirement)
+    if parsed.marker is not None and not parsed.marker.evaluate({"extra": ""}):
+        return []
+    return [parsed.name]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
