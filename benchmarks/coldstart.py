@@ -164,13 +164,6 @@ def package_bytes() -> dict[str, int]:
             for part, files in package_sources(ROOT).items()}
 
 
-def bytecode_bytes() -> int:
-    """Bytes of the bytecode ``zwa deploy`` adds to the package."""
-    with tempfile.TemporaryDirectory() as folder:
-        unpacked_package(Path(folder), bytecode=True)
-        return sum(path.stat().st_size for path in Path(folder).rglob("*.pyc"))
-
-
 def unpacked_package(target: Path, *, bytecode: bool) -> None:
     """Lay out the deployment package in ``target`` as Lambda unzips it: sources only, as a
     bare ``chalice deploy`` packages them, or with the bytecode ``zwa deploy`` adds."""
@@ -182,10 +175,11 @@ def unpacked_package(target: Path, *, bytecode: bool) -> None:
         compile_sources([item for item in sources if item[1].endswith(".py")], target)
 
 
-def deployed_medians(imports: dict[str, str], runs: int, env: dict[str, str]) -> dict[str, float]:
-    """Median ms of the same imports as deployed: Lambda's code directory is read-only, so
-    what the package does not carry as bytecode is compiled on every cold start. boto3 is
-    the runtime's, compiled."""
+def as_deployed(imports: dict[str, str], runs: int,
+                env: dict[str, str]) -> tuple[dict[str, float], int]:
+    """Median ms of the same imports as deployed, and the bytes of bytecode ``zwa deploy``
+    adds. Lambda's code directory is read-only, so what the package does not carry as
+    bytecode is compiled on every cold start. boto3 is the runtime's, compiled."""
     with tempfile.TemporaryDirectory() as plain, tempfile.TemporaryDirectory() as compiled:
         unpacked_package(Path(plain), bytecode=False)
         unpacked_package(Path(compiled), bytecode=True)
@@ -197,7 +191,8 @@ def deployed_medians(imports: dict[str, str], runs: int, env: dict[str, str]) ->
         for _ in range(runs):
             for name, (lines, package) in cases.items():
                 samples[name].append(time_once(lines, env, package))
-    return {name: statistics.median(values) * 1000 for name, values in samples.items()}
+        bytecode = sum(path.stat().st_size for path in Path(compiled).rglob("*.pyc"))
+    return {name: statistics.median(values) * 1000 for name, values in samples.items()}, bytecode
 
 
 def run(runs: int) -> dict[str, Any]:
@@ -210,6 +205,7 @@ def run(runs: int) -> dict[str, Any]:
         for name, lines in imports.items():  # taking turns: the machine's load hits all alike
             times[name].append(time_once(lines, env))
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    deployed, bytecode = as_deployed(imports, runs, env)
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                    f"{platform.release()}, Python {platform.python_version()}",
@@ -219,8 +215,8 @@ def run(runs: int) -> dict[str, Any]:
         "largest_imports_ms": {name: largest_imports(imports[name], env)
                                for name in ("api", "worker")},
         "package_bytes": package_bytes(),
-        "bytecode_bytes": bytecode_bytes(),
-        "deployed_ms": deployed_medians(imports, runs, env),
+        "bytecode_bytes": bytecode,
+        "deployed_ms": deployed,
     }
 
 
