@@ -42,16 +42,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import coldstart  # noqa: E402
-from benchmarks.stack_setup import start_sandbox  # noqa: E402
+from benchmarks.stack_setup import (  # noqa: E402
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    connection_secret,
+    crm_calls,
+    sandbox_stats,
+    start_sandbox,
+)
 from chalicelib.observability import logger, metrics  # noqa: E402
 from devstack.stack import free_port  # noqa: E402
 
 SDK_VENV = Path("/tmp/zwa-bench-zoho-sdk")
 SDK_PACKAGES = ("zohocrmsdk8-0", "zohocrmsdk7-0", "zohocrmsdk6-0")
-CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
-REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 - the sandbox's own
 RECORD = "5725767000300000001"
-CRM_PREFIX = "/crm/"
 
 _SDK_SCRIPT = r"""
 import json, sys, time, tempfile
@@ -89,15 +94,9 @@ print(json.dumps({"times": times, "ok": ok, "import_seconds": imported}))
 """
 
 
-def stats(base: str) -> dict[str, Any]:
-    return dict(requests.get(f"{base}/__sandbox/stats", timeout=10).json())
-
-
 def crm_and_token_calls(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int]:
-    def crm(s: dict[str, Any]) -> int:
-        return sum(sum(int(v) for v in answers.values())
-                   for endpoint, answers in s["by_endpoint"].items() if CRM_PREFIX in endpoint)
-    return crm(after) - crm(before), int(after["token_grants"]) - int(before["token_grants"])
+    return (crm_calls(after) - crm_calls(before),
+            int(after["token_grants"]) - int(before["token_grants"]))
 
 
 def access_token(base: str, session: requests.Session | None = None) -> str:
@@ -161,9 +160,7 @@ def adapter_worker(base: str, updates: int) -> list[float]:
                    "rules": [{"name": "name", "module": "Contacts", "record": {"id": "record"},
                               "fields": {"Last_Name": "name"}}]}, now=time.time())
     ledger, queue = InMemoryLedger(), InMemoryQueue("zwa-deliveries")
-    secrets = InMemorySecretStore({"zwa/connection/default": json.dumps({
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN,
-        "accounts_url": base})})
+    secrets = InMemorySecretStore({"zwa/connection/default": connection_secret(base)})
     records = InMemoryRecordStore(ledger)
     session = Urllib3Session(connections=1)  # the worker's own session
     client = ZohoClient(session, TokenProvider(secrets, session, "zwa/connection/default",
@@ -247,14 +244,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         contenders: dict[str, dict[str, Any]] = {}
         for name, call in (("adapter worker", adapter_worker), ("plain requests loop",
                                                                  plain_loop)):
-            before = stats(base)
+            before = sandbox_stats(base)
             times = call(base, args.updates)
-            crm, grants = crm_and_token_calls(before, stats(base))
+            crm, grants = crm_and_token_calls(before, sandbox_stats(base))
             contenders[name] = {"times": times, "crm": crm, "grants": grants}
-        before = stats(base)
+        before = sandbox_stats(base)
         sdk = sdk_run(base, args.updates)
         if "times" in sdk:
-            crm, grants = crm_and_token_calls(before, stats(base))
+            crm, grants = crm_and_token_calls(before, sandbox_stats(base))
             contenders[f"Zoho SDK ({sdk['package']})"] = {
                 "times": sdk["times"], "crm": crm, "grants": grants, "ok": sdk["ok"]}
     finally:

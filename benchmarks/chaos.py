@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack_setup import seed_signed_source  # noqa: E402
+from benchmarks.stack_setup import PUT_ENDPOINT, sandbox_stats, seed_signed_source  # noqa: E402
 from chalicelib.ingest.signatures import hmac_signature  # noqa: E402
 from chalicelib.mapping.document import VerifyConfig  # noqa: E402
 from chalicelib.stores.ledger import DynamoLedger  # noqa: E402
@@ -63,7 +63,6 @@ SIGNATURE = VerifyConfig(scheme="hmac", header="X-Signature", prefix="sha256=")
 FIRST_ID = 5725767000100000001
 T0 = 1_764_331_200
 FINAL = ("applied", "unchanged", "ignored", "stale", "failed", "dead")
-PUT_ENDPOINT = "PUT /crm/v8/{module}/{id}"
 MAPPING = {
     "source": SOURCE,
     "connection": "default",
@@ -241,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ledger = DynamoLedger(stage.client("dynamodb"), stage.settings.deliveries_table)
         items = wait_until_final(ledger, sent.accepted, args.timeout, say)
         finished = time.monotonic()
-        stats = requests.get(f"{stack.sandbox_url}/__sandbox/stats", timeout=10).json()
+        stats = sandbox_stats(stack.sandbox_url)
         differing = differing_records(stack.sandbox_url, newest)
     finally:
         stack.stop()

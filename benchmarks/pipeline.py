@@ -49,7 +49,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack_setup import seed_signed_source  # noqa: E402
+from benchmarks.stack_setup import (  # noqa: E402
+    PUT_ENDPOINT,
+    crm_calls,
+    pace_sandbox,
+    sandbox_stats,
+    seed_signed_source,
+)
 from chalicelib.ingest.signatures import hmac_signature  # noqa: E402
 from chalicelib.mapping.document import VerifyConfig  # noqa: E402
 from chalicelib.stores.ledger import DynamoLedger  # noqa: E402
@@ -59,7 +65,6 @@ SOURCE = "bench"
 SIGNING_SECRET = "bench-signing-secret"  # a local stack's own
 SIGNATURE = VerifyConfig(scheme="hmac", header="X-Signature", prefix="sha256=")
 FIRST_ID = 5725767000200000001
-PUT_ENDPOINT = "PUT /crm/v8/{module}/{id}"
 MAPPING = {
     "source": SOURCE,
     "connection": "default",
@@ -182,11 +187,7 @@ POLLER_OPERATIONS = {"sqs ReceiveMessage", "sqs DeleteMessageBatch", "sqs GetQue
 
 def prepare(stack: LocalStack, stage: Any, records: list[str], args: argparse.Namespace) -> None:
     seed_signed_source(stack, stage, records, SOURCE, SIGNING_SECRET, MAPPING)
-    sandbox = stack.sandbox_url
-    requests.post(f"{sandbox}/__sandbox/config", timeout=10,
-                  json={"concurrency": args.cap}).raise_for_status()
-    requests.post(f"{sandbox}/__sandbox/latency", timeout=10,
-                  json={"ms": args.latency_ms}).raise_for_status()
+    pace_sandbox(stack.sandbox_url, cap=args.cap, latency_ms=args.latency_ms)
 
 
 def post_all(api_url: str, records: list[str], senders: int) -> tuple[Counter[str], list[float]]:
@@ -221,7 +222,7 @@ def wait_for_puts(sandbox_url: str, wanted: int,
     deadline = time.monotonic() + timeout
     first = 0.0
     while True:
-        stats = requests.get(f"{sandbox_url}/__sandbox/stats", timeout=10).json()
+        stats = sandbox_stats(sandbox_url)
         done = int(stats["by_endpoint"].get(PUT_ENDPOINT, {}).get("200", 0))
         if done and not first:
             first = time.monotonic()
@@ -283,9 +284,7 @@ def figures(args: argparse.Namespace, answers: Counter[str], durations: list[flo
     n = args.webhooks
     applied = statuses["applied"]
     puts = stats["by_endpoint"].get(PUT_ENDPOINT, {})
-    crm_calls = sum(sum(int(v) for v in answers_.values())
-                    for endpoint, answers_ in stats["by_endpoint"].items()
-                    if "/crm/" in endpoint)
+    zoho_calls = crm_calls(stats)
     poller = {k: v for k, v in worker["calls"].items() if k in POLLER_OPERATIONS}
     worker_own = {k: v for k, v in worker["calls"].items() if k not in POLLER_OPERATIONS}
     throughput = applied / seconds if seconds > 0 else 0.0
@@ -323,7 +322,7 @@ def figures(args: argparse.Namespace, answers: Counter[str], durations: list[flo
         "dynamodb_units_per_delivery": {
             "write": (api["write_units"] + worker["write_units"]) / n,
             "read": (api["read_units"] + worker["read_units"]) / n},
-        "zoho_calls_per_applied_rule": crm_calls / applied if applied else None,
+        "zoho_calls_per_applied_rule": zoho_calls / applied if applied else None,
         "put_answers": puts, "token_refreshes": stats["token_grants"],
         "peak_in_flight": stats.get("peak_in_flight"),
         "seconds_to_apply": round(seconds, 2),
@@ -334,7 +333,7 @@ def figures(args: argparse.Namespace, answers: Counter[str], durations: list[flo
                           "p99": 1000 * sorted(durations)[int(0.99 * (len(durations) - 1))]},
         "cost_per_million_usd": {k: round(v, 3) for k, v in per_million.items()},
         "cost_per_million_total_usd": round(sum(per_million.values()), 2),
-        "zoho_credits_per_million": round(crm_calls / n * 1e6),
+        "zoho_credits_per_million": round(zoho_calls / n * 1e6),
         "prices_date": PRICES_DATE,
     }
 

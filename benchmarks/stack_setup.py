@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -15,15 +16,16 @@ from chalicelib.stores.secrets import SecretsManagerStore
 from devstack.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
+# The sandbox's update endpoint, as its stats name it, and its OAuth client.
+PUT_ENDPOINT = "PUT /crm/v8/{module}/{id}"
+CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
+REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 - the sandbox's own
 
 
 def seed_signed_source(stack: LocalStack, stage: Any, records: list[str], source: str,
                        signing_secret: str, mapping: dict[str, Any]) -> None:
     """Contacts ``records`` in the sandbox, ``source``'s signing secret, and its mapping."""
-    requests.post(f"{stack.sandbox_url}/__sandbox/seed", timeout=60, json={
-        "module": "Contacts",
-        "records": [{"id": record, "Last_Name": "Seeded"} for record in records],
-    }).raise_for_status()
+    seed_contacts(stack.sandbox_url, records)
     SecretsManagerStore(stage.client("secretsmanager")).put(
         f"zwa/webhook/{source}", signing_secret)
     DynamoMappingStore(stage.client("dynamodb"), stage.settings.mappings_table).save(
@@ -44,3 +46,36 @@ def start_sandbox(port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the sandbox did not start")
+
+
+def seed_contacts(sandbox_url: str, records: list[str]) -> None:
+    """Contacts with these ids in the sandbox, for updates to find."""
+    requests.post(f"{sandbox_url}/__sandbox/seed", timeout=60, json={
+        "module": "Contacts",
+        "records": [{"id": record, "Last_Name": "Seeded"} for record in records],
+    }).raise_for_status()
+
+
+def pace_sandbox(sandbox_url: str, *, cap: int, latency_ms: int) -> None:
+    """Zoho's concurrency cap and a latency for every call, in the sandbox."""
+    requests.post(f"{sandbox_url}/__sandbox/config", timeout=10,
+                  json={"concurrency": cap}).raise_for_status()
+    requests.post(f"{sandbox_url}/__sandbox/latency", timeout=10,
+                  json={"ms": latency_ms}).raise_for_status()
+
+
+def sandbox_stats(sandbox_url: str) -> dict[str, Any]:
+    """The sandbox's counts: answers by endpoint, token grants, peak calls in flight."""
+    return dict(requests.get(f"{sandbox_url}/__sandbox/stats", timeout=10).json())
+
+
+def crm_calls(stats: dict[str, Any]) -> int:
+    """The CRM calls (all but the token endpoint's) in the sandbox's counts."""
+    return sum(sum(int(count) for count in answers.values())
+               for endpoint, answers in stats["by_endpoint"].items() if "/crm/" in endpoint)
+
+
+def connection_secret(sandbox_url: str) -> str:
+    """A Zoho connection's secret whose token endpoint is the sandbox's."""
+    return json.dumps({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                       "refresh_token": REFRESH_TOKEN, "accounts_url": sandbox_url})

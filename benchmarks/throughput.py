@@ -38,13 +38,19 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack_setup import start_sandbox  # noqa: E402
+from benchmarks.stack_setup import (  # noqa: E402
+    PUT_ENDPOINT,
+    connection_secret,
+    crm_calls,
+    pace_sandbox,
+    sandbox_stats,
+    seed_contacts,
+    start_sandbox,
+)
 from chalicelib.delivery.batch import handle_sqs_batch  # noqa: E402
 from chalicelib.delivery.worker import WorkerServices  # noqa: E402
 from chalicelib.ingest.accept import IngestServices, accept_webhook  # noqa: E402
@@ -65,7 +71,6 @@ from devstack.stack import free_port  # noqa: E402
 SOURCE = "throughput"
 SECRET_ID = "zwa/connection/default"  # noqa: S105 - a name
 FIRST_ID = 5725767000400000001
-PUT_ENDPOINT = "PUT /crm/v8/{module}/{id}"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:zwa-deliveries"
 MAPPING = {
     "source": SOURCE, "connection": "default", "verify": {"scheme": "none"},
@@ -86,24 +91,14 @@ def parallel_messages(cap: int, workers: int) -> int:
                           "ZWA_WORKER_MAX_CONCURRENCY": str(workers)}).parallel_messages
 
 
-def sandbox_stats(base: str) -> dict[str, Any]:
-    return dict(requests.get(f"{base}/__sandbox/stats", timeout=10).json())
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     sandbox = start_sandbox(port)
     try:
         records = [str(FIRST_ID + index) for index in range(args.deliveries)]
-        requests.post(f"{base}/__sandbox/seed", timeout=60, json={
-            "module": "Contacts",
-            "records": [{"id": record, "Last_Name": "Seeded"} for record in records],
-        }).raise_for_status()
-        requests.post(f"{base}/__sandbox/config", timeout=10,
-                      json={"concurrency": args.cap}).raise_for_status()
-        requests.post(f"{base}/__sandbox/latency", timeout=10,
-                      json={"ms": args.latency_ms}).raise_for_status()
+        seed_contacts(base, records)
+        pace_sandbox(base, cap=args.cap, latency_ms=args.latency_ms)
         return measure(base, records, args)
     finally:
         sandbox.terminate()
@@ -115,9 +110,7 @@ def measure(base: str, records: list[str], args: argparse.Namespace) -> dict[str
     mappings, ledger = InMemoryMappingStore(), InMemoryLedger()
     mappings.save(MAPPING, now=time.time())
     queue, dead_letters = InMemoryQueue("zwa-deliveries"), InMemoryQueue("zwa-dlq")
-    secrets = InMemorySecretStore({SECRET_ID: json.dumps({
-        "client_id": "sandbox-client", "client_secret": "sandbox-secret",
-        "refresh_token": "sandbox-refresh-token", "accounts_url": base})})
+    secrets = InMemorySecretStore({SECRET_ID: connection_secret(base)})
     states = InMemoryRecordStore(ledger)
     ingest = IngestServices(mappings=MappingCache(mappings, ttl=60), secrets=secrets,
                             ledger=ledger, queue=queue)
@@ -176,10 +169,6 @@ def measure(base: str, records: list[str], args: argparse.Namespace) -> dict[str
     after = sandbox_stats(base)
     statuses = Counter(str(item.get("status")) for item in ledger.recent(SOURCE, limit=10**6))
     puts = after["by_endpoint"].get(PUT_ENDPOINT, {})
-    crm_calls = sum(sum(int(v) for v in answers.values())
-                    for endpoint, answers in after["by_endpoint"].items() if "/crm/" in endpoint)
-    crm_before = sum(sum(int(v) for v in answers.values())
-                     for endpoint, answers in before["by_endpoint"].items() if "/crm/" in endpoint)
     applied = statuses["applied"]
     allowed = args.cap / (args.latency_ms / 1000) if args.latency_ms else float("inf")
     throughput = applied / seconds if seconds > 0 else 0.0
@@ -189,7 +178,8 @@ def measure(base: str, records: list[str], args: argparse.Namespace) -> dict[str
         "deliveries": len(records), "workers": args.workers, "messages_at_once": at_once,
         "latency_ms": args.latency_ms, "cap": args.cap, "statuses": dict(statuses),
         "left_on_the_queue": outcomes["left on the queue"], "put_answers": puts,
-        "zoho_calls_per_applied": (crm_calls - crm_before) / applied if applied else None,
+        "zoho_calls_per_applied": (crm_calls(after) - crm_calls(before)) / applied
+        if applied else None,
         "token_grants": int(after["token_grants"]) - int(before["token_grants"]),
         "peak_in_flight": after.get("peak_in_flight"),
         "seconds": round(seconds, 2), "applied_per_second": round(throughput, 1),
