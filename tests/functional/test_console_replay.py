@@ -110,3 +110,13 @@ def test_the_record_page_lists_the_audit_newest_first_with_field_names(console):
     empty = console.get("/records/Contacts/1")
     assert "No recorded update of this record." in empty
     assert json.dumps(HOSTILE) not in empty
+
+
+def test_a_delivery_page_links_each_updated_record_to_its_audit(console):
+    console.ledger.create({"source": "example", "delivery_id": "evt_3", "status": "applied",
+                           "received_at": NOW - 60, "rules": {"contact-updated": {
+                               "outcome": "applied", "module": "Contacts",
+                               "record_id": RECORD}}})
+    page = console.get("/deliveries/example/evt_3")
+    assert f'href="/records/Contacts/{RECORD}"' in page
+    assert "No recorded update of this record." in console.get(f"/records/Contacts/{RECORD}")

@@ -39,6 +39,7 @@ def console_environment() -> Environment:
     environment.globals.update({
         "delivery_url": delivery_url,
         "mapping_url": mapping_url,
+        "record_url": record_url,
         "STATUSES": STATUSES,
     })
     return environment
@@ -67,3 +68,8 @@ def delivery_url(source: str, delivery_id: str) -> str:
 def mapping_url(source: str) -> str:
     """The path of a source's mapping page."""
     return f"/mappings/{quote(source, safe='')}"
+
+
+def record_url(module: str, record_id: str) -> str:
+    """The path of one Zoho record's field-level audit page."""
+    return f"/records/{quote(module, safe='')}/{quote(record_id, safe='')}"
