@@ -56,7 +56,7 @@ from chalicelib.delivery.worker import WorkerServices  # noqa: E402
 from chalicelib.ingest.accept import IngestServices, accept_webhook  # noqa: E402
 from chalicelib.ingest.request import WebhookRequest  # noqa: E402
 from chalicelib.observability import logger, metrics  # noqa: E402
-from chalicelib.settings import load_settings  # noqa: E402
+from chalicelib.settings import Settings  # noqa: E402
 from chalicelib.stores.ledger import InMemoryLedger  # noqa: E402
 from chalicelib.stores.mappings import InMemoryMappingStore, MappingCache  # noqa: E402
 from chalicelib.stores.queues import InMemoryQueue  # noqa: E402
@@ -85,10 +85,9 @@ GOAL = 0.9
 
 def parallel_messages(cap: int, workers: int) -> int:
     """Messages of a batch handled at once by one container, as the settings decide it."""
-    names = {"ZWA_MAPPINGS_TABLE": "m", "ZWA_DELIVERIES_TABLE": "d",
-             "ZWA_DELIVERIES_QUEUE": "q", "ZWA_DEAD_LETTER_QUEUE": "dlq"}
-    return load_settings({**names, "ZWA_ZOHO_CONCURRENCY": str(cap),
-                          "ZWA_WORKER_MAX_CONCURRENCY": str(workers)}).parallel_messages
+    return Settings(mappings_table="m", deliveries_table="d", deliveries_queue="q",
+                    dead_letter_queue="dlq", zoho_concurrency=cap,
+                    worker_max_concurrency=workers).parallel_messages
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
