@@ -51,10 +51,12 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.stack_setup import (  # noqa: E402
     PUT_ENDPOINT,
+    against_the_cap,
     crm_calls,
     pace_sandbox,
     sandbox_stats,
     seed_signed_source,
+    throughput_words,
 )
 from chalicelib.ingest.signatures import hmac_signature  # noqa: E402
 from chalicelib.mapping.document import VerifyConfig  # noqa: E402
@@ -287,8 +289,6 @@ def figures(args: argparse.Namespace, answers: Counter[str], durations: list[flo
     zoho_calls = crm_calls(stats)
     poller = {k: v for k, v in worker["calls"].items() if k in POLLER_OPERATIONS}
     worker_own = {k: v for k, v in worker["calls"].items() if k not in POLLER_OPERATIONS}
-    throughput = applied / seconds if seconds > 0 else 0.0
-    allowed = args.cap / (args.latency_ms / 1000) if args.latency_ms else float("inf")
     batches = max(1, poller.get("sqs DeleteMessageBatch", 0))
     gb = LAMBDA_MEMORY_MB / 1024
     # Billed time: the api's answer time per webhook (as its client saw it, an upper
@@ -326,9 +326,7 @@ def figures(args: argparse.Namespace, answers: Counter[str], durations: list[flo
         "put_answers": puts, "token_refreshes": stats["token_grants"],
         "peak_in_flight": stats.get("peak_in_flight"),
         "seconds_to_apply": round(seconds, 2),
-        "applied_per_second": round(throughput, 1),
-        "allowed_per_second": allowed,
-        "throughput_ratio": round(throughput / allowed, 3) if allowed != float("inf") else None,
+        **against_the_cap(applied, seconds, args.cap, args.latency_ms),
         "api_answer_ms": {"p50": 1000 * statistics.median(durations),
                           "p99": 1000 * sorted(durations)[int(0.99 * (len(durations) - 1))]},
         "cost_per_million_usd": {k: round(v, 3) for k, v in per_million.items()},
@@ -357,12 +355,8 @@ def report(f: dict[str, Any]) -> str:
         f"{f['dynamodb_units_per_delivery']['read']:.2f} read",
         f"Zoho calls per applied rule: {f['zoho_calls_per_applied_rule']:.2f} (limit 1.00); "
         f"token refreshes: {f['token_refreshes']}; PUT answers {json.dumps(f['put_answers'])}",
-        (f"throughput: {f['applied_per_second']:.1f} applied/s against the "
-         f"{f['allowed_per_second']:.0f}/s the cap allows: {f['throughput_ratio']}x "
-         if f["throughput_ratio"] is not None else
-         f"throughput: {f['applied_per_second']:.1f} applied/s with no latency "
-         "(the machine's ceiling) ")
-        + f"(goal 0.9; peak in flight at the sandbox {f['peak_in_flight']})",
+        f"throughput: {throughput_words(f)} "
+        f"(goal 0.9; peak in flight at the sandbox {f['peak_in_flight']})",
         f"api answer time: p50 {f['api_answer_ms']['p50']:.1f} ms, "
         f"p99 {f['api_answer_ms']['p99']:.1f} ms",
         f"AWS cost per million webhooks: ${f['cost_per_million_total_usd']:.2f} ("

@@ -79,3 +79,21 @@ def connection_secret(sandbox_url: str) -> str:
     """A Zoho connection's secret whose token endpoint is the sandbox's."""
     return json.dumps({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                        "refresh_token": REFRESH_TOKEN, "accounts_url": sandbox_url})
+
+
+def against_the_cap(applied: int, seconds: float, cap: int, latency_ms: int) -> dict[str, Any]:
+    """Deliveries applied per second, and their ratio to the ``cap / latency`` the sandbox
+    allows (None with no latency: then the figure is the machine's ceiling)."""
+    throughput = applied / seconds if seconds > 0 else 0.0
+    allowed = cap / (latency_ms / 1000) if latency_ms else None
+    return {"applied_per_second": round(throughput, 1), "allowed_per_second": allowed,
+            "throughput_ratio": round(throughput / allowed, 3) if allowed else None}
+
+
+def throughput_words(figures: dict[str, Any]) -> str:
+    """The figures of ``against_the_cap`` in words."""
+    applied = f"{figures['applied_per_second']:.1f} applied/s"
+    if figures["throughput_ratio"] is None:
+        return f"{applied} with no latency (the machine's ceiling)"
+    return (f"{applied} against the {figures['allowed_per_second']:.0f}/s the cap allows: "
+            f"{figures['throughput_ratio']}x")

@@ -44,12 +44,14 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.stack_setup import (  # noqa: E402
     PUT_ENDPOINT,
+    against_the_cap,
     connection_secret,
     crm_calls,
     pace_sandbox,
     sandbox_stats,
     seed_contacts,
     start_sandbox,
+    throughput_words,
 )
 from chalicelib.delivery.batch import handle_sqs_batch  # noqa: E402
 from chalicelib.delivery.worker import WorkerServices  # noqa: E402
@@ -169,8 +171,6 @@ def measure(base: str, records: list[str], args: argparse.Namespace) -> dict[str
     statuses = Counter(str(item.get("status")) for item in ledger.recent(SOURCE, limit=10**6))
     puts = after["by_endpoint"].get(PUT_ENDPOINT, {})
     applied = statuses["applied"]
-    allowed = args.cap / (args.latency_ms / 1000) if args.latency_ms else float("inf")
-    throughput = applied / seconds if seconds > 0 else 0.0
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
                    f"Python {platform.python_version()}",
@@ -181,17 +181,13 @@ def measure(base: str, records: list[str], args: argparse.Namespace) -> dict[str
         if applied else None,
         "token_grants": int(after["token_grants"]) - int(before["token_grants"]),
         "peak_in_flight": after.get("peak_in_flight"),
-        "seconds": round(seconds, 2), "applied_per_second": round(throughput, 1),
-        "allowed_per_second": allowed,
-        "throughput_ratio": round(throughput / allowed, 3) if allowed != float("inf") else None,
+        "seconds": round(seconds, 2),
+        **against_the_cap(applied, seconds, args.cap, args.latency_ms),
     }
 
 
 def report(f: dict[str, Any]) -> str:
-    ratio = (f"{f['applied_per_second']:.1f} applied/s against the {f['allowed_per_second']:.0f}/s"
-             f" the cap allows: {f['throughput_ratio']}x (goal {GOAL})"
-             if f["throughput_ratio"] is not None else
-             f"{f['applied_per_second']:.1f} applied/s with no latency (the machine's ceiling)")
+    goal = f" (goal {GOAL})" if f["throughput_ratio"] is not None else ""
     return "\n".join([
         f"machine: {f['machine']}",
         f"{f['deliveries']} deliveries, {f['workers']} worker containers handling "
@@ -201,7 +197,7 @@ def report(f: dict[str, Any]) -> str:
         f"{f['left_on_the_queue']}; PUT answers {json.dumps(f['put_answers'])}",
         f"Zoho calls per applied delivery {f['zoho_calls_per_applied']:.2f}; token grants "
         f"{f['token_grants']}; peak in flight at the sandbox {f['peak_in_flight']}",
-        f"throughput: {ratio}, {f['seconds']:.1f} s",
+        f"throughput: {throughput_words(f)}{goal}, {f['seconds']:.1f} s",
     ])
 
 
