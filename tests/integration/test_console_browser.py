@@ -99,13 +99,25 @@ def shoot(browser, screenshots: Path, name: str) -> None:
 
 
 def follow(browser, element, to: str) -> None:
-    """Click a link or button and wait until the browser shows the page at ``to``."""
+    """Click a link or button and wait until the browser shows a new page at ``to``.
+
+    The page the click leaves is marked first and must be gone: a form that posts back to its
+    own address (a replay, a preview, the filters) ends at the URL the browser already shows.
+    While the page changes, the driver may answer with errors about the old document; the wait
+    asks again until its time is up.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    browser.execute_script("window.zwaLeaving = true")
     element.click()
-    WebDriverWait(browser, 15).until(
-        lambda driver: driver.current_url.split("?")[0].endswith(to)
-        and driver.execute_script("return document.readyState") == "complete")
+
+    def arrived(driver) -> bool:
+        return bool(driver.execute_script(
+            "return window.zwaLeaving === undefined && document.readyState === 'complete'")
+            and driver.current_url.split("?")[0].endswith(to))
+
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(arrived)
 
 
 def by_css(browser, selector: str):
