@@ -22,9 +22,9 @@ A redrive, for each chosen message:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.delivery.message import FINAL_STATUSES, QueuedDelivery
 from chalicelib.errors import UnavailableError
@@ -91,6 +91,10 @@ class Redriven:
     status: str | None = None  # the delivery's ledger status, once final
     last_error: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return str(self.letter.source), str(self.letter.delivery_id)
+
     def to_dict(self, now: float) -> dict[str, Any]:
         return {**self.letter.to_dict(now), "outcome": self.outcome, "detail": self.detail,
                 "new_status": self.status, "last_error": self.last_error or None}
@@ -143,14 +147,25 @@ def redrive(
     return results
 
 
+class SentBack(Protocol):
+    """A delivery a redrive or a replay chose: whether it was queued, and how it ended."""
+
+    outcome: str
+    status: str | None
+    last_error: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str]: ...
+
+
 def wait_for_outcomes(
-    ledger: Ledger, results: list[Redriven], *, timeout: float, clock: Callable[[], float],
-    sleep: Callable[[float], None], progress: Callable[[int, int], None] = lambda d, t: None,
-    every: float = 0.5,
+    ledger: Ledger, results: Sequence[SentBack], *, timeout: float,
+    clock: Callable[[], float], sleep: Callable[[float], None],
+    progress: Callable[[int, int], None] = lambda d, t: None, every: float = 0.5,
 ) -> None:
     """Follow each delivery sent back until its ledger status is final, or ``timeout``."""
     sent = [r for r in results if r.outcome == QUEUED]
-    keys = [(str(r.letter.source), str(r.letter.delivery_id)) for r in sent]
+    keys = [r.key for r in sent]
     items = follow_deliveries(ledger, keys, timeout=timeout, clock=clock, sleep=sleep,
                               progress=progress, every=every)
     for result, key in zip(sent, keys, strict=True):

@@ -17,6 +17,8 @@ A replay is a new attempt of the same delivery, whatever its status:
    credit saver apply as to any delivery: a rule whose body equals the last one
    applied to its record sends no PUT and ends ``unchanged``.
 
+``zwa.dlq.wait_for_outcomes`` follows them in the ledger, as it does a redrive.
+
 A delivery whose archive expired (or was never kept) is reported so, never
 guessed. ``dry_run`` previews instead: the requests the current mapping makes.
 """
@@ -34,7 +36,7 @@ from chalicelib.mapping.preview import Preview, preview_delivery
 from chalicelib.stores.archive import ArchivedDelivery, DeliveryArchive
 from chalicelib.stores.ledger import Ledger
 from chalicelib.stores.queues import Queue
-from zwa.dlq import final_status, follow_deliveries, send_back
+from zwa.dlq import send_back
 
 NOT_REPLAYED = "not replayed"
 # The ledger keeps at most this many earlier outcomes of one delivery.
@@ -63,6 +65,10 @@ class Replayed:
     previous: str | None = None  # the status it had before the replay
     status: str | None = None  # its status once the replay ended
     last_error: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.source, self.delivery_id
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "delivery_id": self.delivery_id, "outcome": self.outcome,
@@ -117,20 +123,6 @@ def replay(
         results.append(_replay_one(queue, ledger, archived, now))
         progress(index, len(chosen))
     return results
-
-
-def wait_for_replays(
-    ledger: Ledger, results: list[Replayed], *, timeout: float, clock: Callable[[], float],
-    sleep: Callable[[float], None], progress: Callable[[int, int], None] = lambda d, t: None,
-    every: float = 0.5,
-) -> None:
-    """Follow each replayed delivery until its ledger status is final, or ``timeout``."""
-    sent = [r for r in results if r.outcome == QUEUED]
-    keys = [(r.source, r.delivery_id) for r in sent]
-    items = follow_deliveries(ledger, keys, timeout=timeout, clock=clock, sleep=sleep,
-                              progress=progress, every=every)
-    for result, key in zip(sent, keys, strict=True):
-        result.status, result.last_error = final_status(items.get(key) or {})
 
 
 def dry_run(

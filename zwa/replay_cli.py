@@ -18,6 +18,7 @@ from chalicelib.stores.archive import DynamoArchive
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore
 from chalicelib.stores.queues import SqsQueue
+from zwa.dlq import wait_for_outcomes
 from zwa.inputs import parse_time
 from zwa.mapping_preview import render
 from zwa.progress import ProgressBar
@@ -28,7 +29,6 @@ from zwa.replay import (
     dry_run,
     replay,
     summary,
-    wait_for_replays,
 )
 from zwa.stage import Stage
 
@@ -88,8 +88,8 @@ def run_replay(stage: Stage, args: argparse.Namespace) -> int:
     bar.close()
     if args.wait > 0 and any(result.outcome == QUEUED for result in results):
         bar = ProgressBar("waiting for outcomes")
-        wait_for_replays(ledger, results, timeout=args.wait, clock=time.time, sleep=time.sleep,
-                         progress=bar.update)
+        wait_for_outcomes(ledger, results, timeout=args.wait, clock=time.time, sleep=time.sleep,
+                          progress=bar.update)
         bar.close()
     counts = summary(results)
     if args.json:

@@ -4,6 +4,7 @@ import json
 import time
 
 from chalicelib.mapping.document import parse_mapping
+from zwa.dlq import wait_for_outcomes
 from zwa.records_cli import history_line
 from zwa.replay import (
     NOT_REPLAYED,
@@ -12,7 +13,6 @@ from zwa.replay import (
     dry_run,
     replay,
     summary,
-    wait_for_replays,
 )
 
 RECORD = "5725767000000524157"
@@ -38,7 +38,7 @@ def replay_and_apply(world, selection):
     results = replay(world.archive, world.queue, world.ledger, selection, time.time())
     world.run_worker()
     world.queue.messages.clear()
-    wait_for_replays(world.ledger, results, timeout=0, clock=time.time, sleep=time.sleep)
+    wait_for_outcomes(world.ledger, results, timeout=0, clock=time.time, sleep=time.sleep)
     return results
 
 
