@@ -25,7 +25,7 @@ guessed. ``dry_run`` previews instead: the requests the current mapping makes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,26 +79,37 @@ class Replayed:
 def choose(
     archive: DeliveryArchive, ledger: Ledger, selection: ReplaySelection, now: float
 ) -> tuple[list[ArchivedDelivery], list[Replayed]]:
-    """The archived deliveries to replay, and the chosen ones that cannot be (with why)."""
+    """The archived deliveries to replay, and the chosen ones that cannot be (with why).
+
+    The ledger is read once for each chosen id, or once for the whole window.
+    """
     source = selection.source
+    found: list[ArchivedDelivery] = []
+    missing: list[Replayed] = []
+    items: dict[str, dict[str, Any] | None] = {}  # the ledger items read
     if selection.delivery_ids:
-        found, missing = [], []
         for delivery_id in dict.fromkeys(selection.delivery_ids):
             archived = archive.get(source, delivery_id, now)
             if archived is None:
-                item = ledger.get(source, delivery_id)
+                items[delivery_id] = ledger.get(source, delivery_id)
                 missing.append(Replayed(source, delivery_id, NOT_REPLAYED,
-                                        why_not_archived(item, now)))
+                                        why_not_archived(items[delivery_id], now)))
             else:
                 found.append(archived)
     else:
         found = archive.between(source, selection.since, selection.until, now)
-        missing = _expired_in_window(ledger, selection, now, {d.delivery_id for d in found})
+        recent = ledger.recent(source, limit=10_000)
+        items.update((str(item["delivery_id"]), item) for item in recent)
+        missing = _expired_in_window(recent, selection, now, {d.delivery_id for d in found})
     if selection.status is None:
         return found, missing
-    kept = [d for d in found
-            if (ledger.get(source, d.delivery_id) or {}).get("status") == selection.status]
-    return kept, missing
+
+    def status(delivery_id: str) -> Any:
+        if delivery_id not in items:
+            items[delivery_id] = ledger.get(source, delivery_id)
+        return (items[delivery_id] or {}).get("status")
+
+    return [d for d in found if status(d.delivery_id) == selection.status], missing
 
 
 def why_not_archived(item: Mapping[str, Any] | None, now: float) -> str:
@@ -150,26 +161,29 @@ def _replay_one(queue: Queue, ledger: Ledger, archived: ArchivedDelivery,
     source, delivery_id = archived.source, archived.delivery_id
     result = Replayed(source, delivery_id, NOT_REPLAYED)
     try:
+        # Read again here, not when chosen: the reopening keeps what the delivery ended as.
         item = ledger.get(source, delivery_id)
         if item is None:
             result.detail = "no such delivery in the ledger any more"
             return result
-        previous = str(item.get("status"))
-        result.previous = previous
+        result.previous = previous = str(item.get("status"))
         if previous not in FINAL_STATUSES:
             result.detail = f"the delivery is still {previous}; replay it once it has ended"
             return result
-        if not ledger.update_if_status(source, delivery_id, previous,
-                                       reopened_for_replay(item, now)):
+        reopened = reopened_for_replay(item, now)
+        if not ledger.update_if_status(source, delivery_id, previous, reopened):
             result.detail = "the delivery changed meanwhile (another replay?); not replayed"
             return result
-        try:
-            send_back(queue, QueuedDelivery(source, delivery_id, archived.received_at,
-                                            archived.headers, archived.body))
-        except UnavailableError:
-            ledger.update_if_status(source, delivery_id, QUEUED, _restored(item, now))
-            raise
     except UnavailableError as exc:
+        result.detail = f"not sent: {exc}"
+        return result
+    try:
+        send_back(queue, QueuedDelivery(source, delivery_id, archived.received_at,
+                                        archived.headers, archived.body))
+    except UnavailableError as exc:
+        # Undo the reopening: every change it made, back to what the item held.
+        restored = {key: item.get(key) for key in reopened} | {"updated_at": now}
+        ledger.update_if_status(source, delivery_id, QUEUED, restored)
         result.detail = f"not sent: {exc}"
         return result
     result.outcome = QUEUED
@@ -194,17 +208,11 @@ def reopened_for_replay(item: Mapping[str, Any], now: float) -> dict[str, Any]:
             "last_error": None, "waits": 0, "next_attempt_at": None}
 
 
-def _restored(item: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """Undo a reopening whose message could not be queued."""
-    keys = ("status", "rules", "replays", "replay_history", "last_error", "waits")
-    return {**{key: item.get(key) for key in keys}, "updated_at": now}
-
-
-def _expired_in_window(ledger: Ledger, selection: ReplaySelection, now: float,
-                       found: set[str]) -> list[Replayed]:
-    """Deliveries received in the window whose archived payload has expired."""
+def _expired_in_window(items: Iterable[Mapping[str, Any]], selection: ReplaySelection,
+                       now: float, found: set[str]) -> list[Replayed]:
+    """Ledger items received in the window whose archived payload has expired."""
     expired = []
-    for item in ledger.recent(selection.source, limit=10_000):
+    for item in items:
         received = float(item.get("received_at") or 0)
         until = item.get("archived_until")
         if (until is None or float(until) > now or item.get("delivery_id") in found
@@ -213,5 +221,5 @@ def _expired_in_window(ledger: Ledger, selection: ReplaySelection, now: float,
                 or (selection.status is not None and item.get("status") != selection.status)):
             continue
         expired.append(Replayed(selection.source, str(item["delivery_id"]), NOT_REPLAYED,
-                                "its archived payload has expired"))
+                                why_not_archived(item, now)))
     return expired
