@@ -82,16 +82,17 @@ def get_ingest() -> IngestServices:
         from chalicelib.stores.secrets import SecretsManagerStore
 
         settings = get_settings()
+        dynamodb = boto3.client("dynamodb")
         _INGEST = IngestServices(
             mappings=MappingCache(
-                DynamoMappingStore(boto3.client("dynamodb"), settings.mappings_table),
+                DynamoMappingStore(dynamodb, settings.mappings_table),
                 settings.mapping_cache_seconds,
             ),
             secrets=SecretsManagerStore(boto3.client("secretsmanager")),
-            ledger=DynamoLedger(boto3.client("dynamodb"), settings.deliveries_table),
+            ledger=DynamoLedger(dynamodb, settings.deliveries_table),
             queue=SqsQueue(boto3.client("sqs"), settings.deliveries_queue),
             ledger_ttl_days=settings.ledger_ttl_days,
-            archive=DynamoArchive(boto3.client("dynamodb"), settings.archive_table),
+            archive=DynamoArchive(dynamodb, settings.archive_table),
         )
     return _INGEST
 
