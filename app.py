@@ -119,7 +119,8 @@ def get_worker() -> WorkerServices:
         secrets = SecretsManagerStore(boto3.client("secretsmanager"))
         records = DynamoRecordStore(dynamodb, settings.records_table, settings.deliveries_table,
                                     ttl_days=settings.ledger_ttl_days,
-                                    audit=DynamoAudit(dynamodb, settings.audit_table))
+                                    audit=DynamoAudit(dynamodb, settings.audit_table,
+                                                      ttl_days=settings.ledger_ttl_days))
         clients: dict[str, ZohoClient] = {}
         clients_lock = threading.Lock()
 
@@ -158,7 +159,6 @@ def get_worker() -> WorkerServices:
             record_lease_seconds=settings.token_timeout_seconds
             + 2 * settings.zoho_timeout_seconds + settings.time_margin_seconds,
             pause_seconds=settings.retry_base_seconds,
-            ledger_ttl_days=settings.ledger_ttl_days,
             parallel_messages=settings.parallel_messages,
         )
     return _WORKER

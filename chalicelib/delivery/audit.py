@@ -9,8 +9,6 @@ from chalicelib.delivery.message import QueuedDelivery
 from chalicelib.mapping.engine import PlannedUpdate
 from chalicelib.stores.audit import AuditEntry
 
-DAY = 86400
-
 
 def fields_set(plan: PlannedUpdate) -> tuple[str, ...]:
     """The field API names the update sets, sorted (no ``$`` keys)."""
@@ -20,7 +18,7 @@ def fields_set(plan: PlannedUpdate) -> tuple[str, ...]:
 
 def audit_entry(
     plan: PlannedUpdate, delivery: QueuedDelivery, *, connection: str, record_id: str | None,
-    outcome: str, at: float, mapping_version: int | None, ttl_days: int,
+    outcome: str, at: float, mapping_version: int | None,
 ) -> AuditEntry | None:
     """The entry for this outcome, or None when the Zoho record id is not known."""
     if not record_id:
@@ -28,5 +26,4 @@ def audit_entry(
     return AuditEntry(
         connection=connection, module=plan.module, record_id=record_id, at=at,
         source=delivery.source, delivery_id=delivery.delivery_id, rule=plan.rule,
-        outcome=outcome, fields=fields_set(plan), mapping_version=mapping_version,
-        expires_at=int(at) + ttl_days * DAY)
+        outcome=outcome, fields=fields_set(plan), mapping_version=mapping_version)

@@ -107,8 +107,7 @@ def send_planned_update(
         outcome["omitted"] = list(plan.omitted)
     def audit(kind: str, record_id: str | None) -> AuditEntry | None:
         return audit_entry(plan, delivery, connection=connection, record_id=record_id,
-                           outcome=kind, at=services.clock(), mapping_version=mapping_version,
-                           ttl_days=services.ledger_ttl_days)
+                           outcome=kind, at=services.clock(), mapping_version=mapping_version)
 
     if claim.result == states.STALE:
         outcome.update(outcome=STALE, reason="a newer event was already applied to the record")

@@ -131,8 +131,6 @@ class WorkerServices:
     # that connection wait this long before calling again.
     pause_seconds: float = 30.0
     paused_until: dict[str, float] = field(default_factory=dict)
-    # The field-level audit is kept as long as the ledger.
-    ledger_ttl_days: int = 14
     # How many messages of one batch are handled at once (``batch``), each on its own thread.
     parallel_messages: int = 1
 

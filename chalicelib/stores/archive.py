@@ -23,7 +23,6 @@ from chalicelib.stores.aws import aws_call
 from chalicelib.stores.ledger import deserialize_item, serialize_item
 from chalicelib.values import frozen
 
-DAY = 86400
 # DynamoDB items hold at most 400 KB; a payload larger than this is not archived
 # (the source's max_body_bytes, 256 KiB by default, keeps payloads below it).
 MAX_ARCHIVED_BYTES = 350_000

@@ -5,21 +5,23 @@ Table ``zwa-audit`` (setting ``audit_table``): partition key ``record`` (S),
 record may have been found by id, External ID or search); sort key ``at_key``
 (S), the time zero-padded then the delivery and rule, so that one record's
 history is one Query, newest first. TTL ``expires_at``: kept as long as the
-ledger. An entry holds field API names, ids, the outcome and times: never a
-value. An ``applied`` entry is written in the transaction that records the
-rule's outcome (``stores.records``); ``unchanged`` and ``stale`` ones too,
-marked so.
+ledger (the store sets it from the entry's time and ``ttl_days``). An entry
+holds field API names, ids, the outcome and times: never a value. An
+``applied`` entry is written in the transaction that records the rule's
+outcome (``stores.records``); ``unchanged`` and ``stale`` ones too, marked so.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 from chalicelib.stores.aws import aws_call
 from chalicelib.stores.ledger import deserialize_item, serialize_item
 from chalicelib.values import frozen
+
+DAY = 86400
 
 
 @frozen
@@ -36,7 +38,11 @@ class AuditEntry:
     outcome: str  # applied | unchanged | stale
     fields: tuple[str, ...]
     mapping_version: int | None = None
-    expires_at: int = 0
+    expires_at: int = 0  # set by the store that writes the entry
+
+    def kept(self, ttl_days: int) -> AuditEntry:
+        """The entry as written: it expires ``ttl_days`` after its time."""
+        return replace(self, expires_at=int(self.at) + ttl_days * DAY)
 
     @property
     def record(self) -> str:
@@ -87,13 +93,15 @@ class RecordAudit(Protocol):
 class DynamoAudit:
     """``RecordAudit`` over a boto3 DynamoDB client and the audit table's name."""
 
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: Any, table: str, *, ttl_days: int = 14) -> None:
         self._client = client
         self.table = table
+        self._ttl_days = ttl_days
 
     def put_request(self, entry: AuditEntry) -> dict[str, Any]:
         """The entry as the ``Put`` of a ``TransactWriteItems``."""
-        return {"TableName": self.table, "Item": serialize_item(entry.to_item())}
+        return {"TableName": self.table,
+                "Item": serialize_item(entry.kept(self._ttl_days).to_item())}
 
     def add(self, entry: AuditEntry) -> None:
         with aws_call("writing the audit"):
@@ -115,13 +123,14 @@ class DynamoAudit:
 class InMemoryAudit:
     """``RecordAudit`` in a list, for tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ttl_days: int = 14) -> None:
         self.entries: list[AuditEntry] = []
+        self._ttl_days = ttl_days
         self._lock = threading.Lock()
 
     def add(self, entry: AuditEntry) -> None:
         with self._lock:
-            self.entries.append(entry)
+            self.entries.append(entry.kept(self._ttl_days))
 
     def history(self, connection: str, module: str, record_id: str,
                 limit: int = 200) -> list[AuditEntry]:

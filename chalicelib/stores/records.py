@@ -278,7 +278,7 @@ class InMemoryRecordStore:
     def __init__(self, ledger: Ledger, *, ttl_days: int = 14,
                  audit: InMemoryAudit | None = None) -> None:
         self.ledger = ledger
-        self.audit = audit if audit is not None else InMemoryAudit()
+        self.audit = audit if audit is not None else InMemoryAudit(ttl_days=ttl_days)
         self.items: dict[str, dict[str, Any]] = {}
         self.leases: dict[str, tuple[str, float]] = {}
         self._ttl_seconds = ttl_days * _DAY

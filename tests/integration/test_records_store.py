@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from chalicelib.stores.audit import AuditEntry, DynamoAudit
 from chalicelib.stores.ledger import DynamoLedger, RuleOutcomeWrite
 from chalicelib.stores.records import (
     BUSY,
@@ -75,6 +76,24 @@ def test_a_commit_can_end_the_delivery_in_the_same_write(store, key, delivery, l
     assert store.commit(key, "b", StateChange(body_hash="h1"), again, NOW) == DONE_BEFORE
     assert (ledger.get("example", delivery)["status"], ledger.get("example", delivery)[
         "attempts"]) == ("applied", 1)
+
+
+def test_the_audit_entry_written_with_the_outcome_expires_with_the_ledger(
+        stack, key, delivery):
+    stage = stack.stage()
+    dynamodb = stage.client("dynamodb")
+    audit = DynamoAudit(dynamodb, stage.settings.audit_table, ttl_days=3)
+    store = DynamoRecordStore(dynamodb, stage.settings.records_table,
+                              stage.settings.deliveries_table, ttl_days=3, audit=audit)
+    record_id = key.rsplit("#", 1)[1]
+    entry = AuditEntry("default", "Contacts", record_id, NOW + 0.5, "example", delivery,
+                       "contact-updated", "applied", ("Email",))
+    store.claim(key, "a", event_time=None, now=NOW, lease_seconds=30)
+    assert store.commit(key, "a", StateChange(body_hash="h1"), applied(delivery), NOW,
+                        audit=entry) == COMMITTED
+    [written] = audit.history("default", "Contacts", record_id)
+    assert (written.delivery_id, written.fields) == (delivery, ("Email",))
+    assert written.expires_at == int(NOW) + 3 * 86400
 
 
 def test_a_claim_whose_holder_died_ends_with_its_lease(store, key):
