@@ -170,15 +170,8 @@ class DynamoLedger:
         finals = sorted(FINAL_STATUSES)
         values.update({f":f{i}": _SERIALIZER.serialize(v) for i, v in enumerate(finals)})
         final_list = ", ".join(f":f{i}" for i in range(len(finals)))
-        conditions = [f"(attribute_not_exists(#status) OR NOT (#status IN ({final_list})))"]
-        if rule_outcomes:
-            names["#outcome"] = "outcome"
-            values.update({f":d{i}": _SERIALIZER.serialize(v)
-                           for i, v in enumerate(_DONE_OUTCOMES)})
-        done_list = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
-        for index in range(len(rule_outcomes or {})):
-            conditions.append(f"(attribute_not_exists(#rules.#r{index}) OR "
-                              f"NOT (#rules.#r{index}.#outcome IN ({done_list})))")
+        conditions = [f"(attribute_not_exists(#status) OR NOT (#status IN ({final_list})))",
+                      *_rules_not_done(names, values, len(rule_outcomes or {}))]
         with aws_call("updating the delivery ledger"):
             return conditional_write(
                 self._client.update_item,
@@ -298,6 +291,17 @@ def _set_expression(
     return names, values, sets
 
 
+def _rules_not_done(names: dict[str, str], values: dict[str, Any], count: int) -> list[str]:
+    """A condition for each of the first ``count`` rules ``_set_expression`` named: not done."""
+    if not count:
+        return []
+    names["#outcome"] = "outcome"
+    values.update({f":d{i}": _SERIALIZER.serialize(v) for i, v in enumerate(_DONE_OUTCOMES)})
+    done = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
+    return [f"(attribute_not_exists(#rules.#r{index}) OR "
+            f"NOT (#rules.#r{index}.#outcome IN ({done})))" for index in range(count)]
+
+
 def rule_outcome_update(table: str, write: RuleOutcomeWrite) -> dict[str, Any]:
     """The ledger's part of a ``TransactWriteItems``: set one rule's outcome, unless done.
 
@@ -306,15 +310,12 @@ def rule_outcome_update(table: str, write: RuleOutcomeWrite) -> dict[str, Any]:
     ``unchanged`` over the first one's ``applied``.
     """
     names, values, sets = _set_expression(write.changes, {write.rule: write.outcome})
-    names["#outcome"] = "outcome"
-    values.update({f":d{i}": _SERIALIZER.serialize(v) for i, v in enumerate(_DONE_OUTCOMES)})
-    done = ", ".join(f":d{i}" for i in range(len(_DONE_OUTCOMES)))
+    [not_done] = _rules_not_done(names, values, 1)
     return {
         "TableName": table,
         "Key": _key(write.source, write.delivery_id),
         "UpdateExpression": "SET " + ", ".join(sets),
-        "ConditionExpression": f"attribute_not_exists(#rules.#r0) OR "
-                               f"NOT (#rules.#r0.#outcome IN ({done}))",
+        "ConditionExpression": not_done,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
