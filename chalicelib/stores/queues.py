@@ -168,29 +168,20 @@ def encode_message(body: dict[str, Any]) -> str:
     """The compact JSON of a message body, or ``MessageTooLargeError``.
 
     Text travels as itself, except the code points SQS refuses, written as
-    ``\\uXXXX`` escapes: still valid JSON, decoding to the same value.
+    ``\\uXXXX`` escapes: still valid JSON, decoding to the same value. A message
+    body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+    JSON already escapes the controls below #x20; what is left are U+FFFE, U+FFFF
+    and the surrogates (the only code points UTF-8 cannot encode), which can only
+    be in strings.
     """
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    encoded = _sqs_bytes(text)
-    if encoded is None:
-        text = "".join(c if _sqs_bytes(c) is not None else f"\\u{ord(c):04x}" for c in text)
+    if "\ufffe" in text or "\uffff" in text:
+        text = text.replace("\ufffe", "\\ufffe").replace("\uffff", "\\uffff")
+    try:
         encoded = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: the api refuses them, a caller may not
+        encoded = text.encode("utf-8", "backslashreplace")  # each as \\uXXXX
+        text = encoded.decode("utf-8")
     if len(encoded) > MAX_MESSAGE_BYTES:
         raise MessageTooLargeError(f"the delivery is larger than {MAX_MESSAGE_BYTES} bytes")
     return text
-
-
-def _sqs_bytes(text: str) -> bytes | None:
-    """``text`` in UTF-8, or None when it holds a code point SQS refuses.
-
-    A message body may hold only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
-    #x10000-#x10FFFF. JSON already escapes the controls below #x20; what is left
-    are the surrogates (the only code points UTF-8 cannot encode) and U+FFFE,
-    U+FFFF, which can only be in strings.
-    """
-    if "\ufffe" in text or "\uffff" in text:
-        return None
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
