@@ -65,23 +65,14 @@ class DeliveryEnd:
     """A delivery's end, written with its last rule's outcome: one ledger write, not two.
 
     ``fields(outcome)`` is what the end sets (status, attempts...) once the last
-    rule's outcome is known. ``written`` says whether a write carried it; when
-    none did (the rule was finished by another receive, or not recorded), the
-    worker writes the end on its own.
+    rule's outcome is known; nothing for a rule that is not the last. ``written``
+    says whether a write carried it; when none did (the rule was finished by
+    another receive, or not recorded), the worker writes the end on its own.
     """
 
-    def __init__(self, fields: Callable[[str], dict[str, Any]]) -> None:
+    def __init__(self, fields: Callable[[str], dict[str, Any]] = lambda outcome: {}) -> None:
         self.fields = fields
         self.written = False
-
-
-def _end_fields(end: DeliveryEnd | None, outcome: str) -> dict[str, Any]:
-    return end.fields(outcome) if end is not None else {}
-
-
-def _ended(end: DeliveryEnd | None) -> None:
-    if end is not None:
-        end.written = True
 
 
 def send_planned_update(
@@ -97,6 +88,7 @@ def send_planned_update(
     earlier attempt, so a miss now is final. ``end``: this is the delivery's last
     rule, and the write of its outcome ends the delivery too.
     """
+    end = end if end is not None else DeliveryEnd()
     event_time, warning = _event_time(rule, delivery)
     _check_pause(services, connection)
     key = record_state_key(connection, plan)
@@ -111,9 +103,9 @@ def send_planned_update(
 
     if claim.result == states.STALE:
         outcome.update(outcome=STALE, reason="a newer event was already applied to the record")
-        services.ledger.update(delivery.source, delivery.delivery_id, _end_fields(end, STALE),
+        services.ledger.update(delivery.source, delivery.delivery_id, end.fields(STALE),
                                rule_outcomes={rule.name: outcome})
-        _ended(end)
+        end.written = True
         _audit_alone(services, audit(STALE, claim.state.zoho_id))
         logger.info("stale event not sent", extra={"rule": rule.name})
         return STALE
@@ -204,9 +196,9 @@ def _claim(
 def _commit(
     services: WorkerServices, key: str, owner: str, change: states.StateChange,
     delivery: QueuedDelivery, rule: str, outcome: dict[str, Any], audit: AuditEntry | None,
-    end: DeliveryEnd | None,
+    end: DeliveryEnd,
 ) -> str:
-    ending = _end_fields(end, str(outcome["outcome"]))
+    ending = end.fields(str(outcome["outcome"]))
     write = RuleOutcomeWrite(delivery.source, delivery.delivery_id, rule, outcome, ending)
     now = services.clock()
     try:
@@ -218,7 +210,7 @@ def _commit(
             _release(services, key, owner)
         raise
     if result == states.COMMITTED:
-        _ended(end)
+        end.written = True
     if result == states.DONE_BEFORE:
         # Another receive of the same message finished this rule first.
         item = services.ledger.get(delivery.source, delivery.delivery_id) or {}
@@ -228,7 +220,7 @@ def _commit(
                        "the worker that took it", extra={"rule": rule})
         services.ledger.update(delivery.source, delivery.delivery_id, ending,
                                rule_outcomes={rule: outcome})
-        _ended(end)
+        end.written = True
         _audit_alone(services, audit)
     return str(outcome["outcome"])
 

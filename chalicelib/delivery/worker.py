@@ -267,19 +267,16 @@ def _apply(
         if name in done and isinstance(outcome, dict)
     }
     pending = [rule for rule in rules if rule.name not in done]
-    end: DeliveryEnd | None = None
+    if not pending:
+        return _status(rules, outcomes), False
+    last = pending[-1].name  # its outcome decides the delivery's status: its write ends it
+    end = DeliveryEnd(lambda outcome: end_fields(_status(rules, {**outcomes, last: outcome})))
     for rule in pending:
-        if rule is pending[-1]:  # its outcome decides the delivery's status
-            def status_with(outcome: str, last: str = rule.name) -> dict[str, Any]:
-                return end_fields(delivery_status(
-                    [outcome if r.name == last else outcomes.get(r.name, APPLIED)
-                     for r in rules]))
-
-            end = DeliveryEnd(status_with)
         try:
             outcomes[rule.name] = _apply_rule(
                 rule, delivery, document, services, now,
-                missed_before=_searched_in_vain(known, rule.name), end=end)
+                missed_before=_searched_in_vain(known, rule.name),
+                end=end if rule.name == last else None)
         except UnavailableError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is recorded against its rule
@@ -288,8 +285,12 @@ def _apply(
             _record_rule(services, delivery, rule.name, {
                 "outcome": kind, "module": rule.module, "code": error.failure.code})
             raise error from exc
-    status = delivery_status([outcomes.get(rule.name, APPLIED) for rule in rules])
-    return status, end is not None and end.written
+    return _status(rules, outcomes), end.written
+
+
+def _status(rules: list[Rule], outcomes: dict[str, str]) -> str:
+    """The delivery's status from its rules' outcomes."""
+    return delivery_status([outcomes.get(rule.name, APPLIED) for rule in rules])
 
 
 def delivery_status(rule_outcomes: list[str]) -> str:
