@@ -20,7 +20,7 @@ import requests
 from chalicelib.errors import DeliveryError, UnavailableError
 from chalicelib.mapping.document import MappingDocument, parse_mapping
 from chalicelib.mapping.preview import Preview, preview_payload
-from chalicelib.stores.mappings import DynamoMappingStore
+from chalicelib.stores.mappings import DynamoMappingStore, read_mapping
 from zwa.mapping_check import connection_of, field_source, metadata_unavailable, zoho_client
 from zwa.stage import Stage
 
@@ -46,11 +46,11 @@ def load_mapping(stage: Stage, source: str, version: int | None) -> MappingDocum
             raise ValueError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
         return parse_mapping(raw, version=version)
     store = DynamoMappingStore(stage.client("dynamodb"), stage.settings.mappings_table)
-    stored = store.version(source, version) if version else store.current(source)
-    if stored is None:
+    document = read_mapping(store, source, version)
+    if document is None:
         where = f" at version {version}" if version else ""
         raise ValueError(f"no mapping file {source} and no stored mapping for {source}{where}")
-    return parse_mapping(stored.document, version=stored.version)
+    return document
 
 
 def run_preview(stage: Stage, source: str, payload_file: Path, header_options: Sequence[str],

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.mapping.document import MappingDocument, parse_mapping
+from chalicelib.mapping.document import MappingDocument
 from chalicelib.stores.archive import DynamoArchive
 from chalicelib.stores.ledger import DynamoLedger
-from chalicelib.stores.mappings import DynamoMappingStore
+from chalicelib.stores.mappings import DynamoMappingStore, read_mapping
 from chalicelib.stores.queues import SqsQueue
 from zwa.dlq import wait_for_outcomes
 from zwa.inputs import parse_time
@@ -106,10 +106,10 @@ def run_replay(stage: Stage, args: argparse.Namespace) -> int:
 
 
 def _current_mapping(stage: Stage, dynamodb: Any, source: str) -> MappingDocument:
-    stored = DynamoMappingStore(dynamodb, stage.settings.mappings_table).current(source)
-    if stored is None:
+    document = read_mapping(DynamoMappingStore(dynamodb, stage.settings.mappings_table), source)
+    if document is None:
         raise ValueError(f"no stored mapping for {source}")
-    return parse_mapping(stored.document, version=stored.version)
+    return document
 
 
 def _nothing(document: MappingDocument, selection: ReplaySelection) -> str:

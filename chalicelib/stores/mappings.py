@@ -171,6 +171,17 @@ class InMemoryMappingStore:
         return stored
 
 
+def read_mapping(
+    store: MappingStore, source: str, version: int | None = None
+) -> MappingDocument | None:
+    """The source's mapping at ``version`` (the current one when None), parsed; None if absent.
+
+    ``MappingDocumentError`` when the stored document is not a valid mapping.
+    """
+    stored = store.version(source, version) if version else store.current(source)
+    return parse_mapping(stored.document, version=stored.version) if stored else None
+
+
 class MappingCache:
     """The compiled current mapping per source, kept ``ttl`` seconds in the container.
 

@@ -26,9 +26,9 @@ from chalicelib.errors import (
     MappingDocumentError,
     UnavailableError,
 )
-from chalicelib.mapping.document import MappingDocument, parse_mapping
+from chalicelib.mapping.document import MappingDocument
 from chalicelib.mapping.preview import Preview, preview_payload
-from chalicelib.stores.mappings import MappingStore
+from chalicelib.stores.mappings import MappingStore, read_mapping
 from zwa.console.page import Page
 from zwa.mapping_diff import mapping_diff
 
@@ -159,10 +159,10 @@ def _preview(page: Page, document: MappingDocument, payload: bytes, headers: dic
 
 def _document(store: MappingStore, source: str, version_text: str) -> MappingDocument:
     version = _version(version_text, "version") if version_text else None
-    stored = store.version(source, version) if version else store.current(source)
-    if stored is None:
+    document = read_mapping(store, source, version)
+    if document is None:
         raise NotFound(f"No version {version} of the mapping {source!r}.")
-    return parse_mapping(stored.document, version=stored.version)
+    return document
 
 
 def _version_numbers(store: MappingStore, source: str) -> list[int]:
