@@ -51,6 +51,16 @@ def field_source(stage: Stage, connection: str, client: ZohoClient) -> CachedFie
         namespace=f"{stage.name}/{connection}", ttl=FIELD_CACHE_SECONDS)
 
 
+def fields_and_domain(stage: Stage, connection: str) -> tuple[CachedFieldMetadata, str]:
+    """The connection's field metadata (read when first asked) and the API domain its PUTs go to.
+
+    Either may raise ``DeliveryError`` or ``UnavailableError``: they read the
+    connection's token.
+    """
+    client = zoho_client(stage, connection, requests.Session())
+    return field_source(stage, connection, client), client.api_domain()
+
+
 def check_document(stage: Stage, raw: Any, *, offline: bool) -> MappingCheck:
     """Check ``raw``; raises ``FieldMetadataUnavailableError`` when Zoho cannot be asked."""
     if offline:

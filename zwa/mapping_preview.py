@@ -15,13 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from chalicelib.errors import DeliveryError, UnavailableError
 from chalicelib.mapping.document import MappingDocument, parse_mapping
 from chalicelib.mapping.preview import Preview, preview_payload
 from chalicelib.stores.mappings import DynamoMappingStore, read_mapping
-from zwa.mapping_check import connection_of, field_source, metadata_unavailable, zoho_client
+from zwa.mapping_check import connection_of, fields_and_domain, metadata_unavailable
 from zwa.stage import Stage
 
 
@@ -62,10 +60,9 @@ def run_preview(stage: Stage, source: str, payload_file: Path, header_options: S
     if offline:
         return preview_payload(document, payload, headers, None)
     connection = connection_of({"connection": document.connection})
-    client = zoho_client(stage, connection, requests.Session())
     try:
-        return preview_payload(document, payload, headers, field_source(stage, connection, client),
-                               api_domain=client.api_domain())
+        fields, api_domain = fields_and_domain(stage, connection)
+        return preview_payload(document, payload, headers, fields, api_domain=api_domain)
     except (DeliveryError, UnavailableError) as exc:
         raise metadata_unavailable(stage, connection, exc) from exc
 

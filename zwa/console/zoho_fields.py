@@ -9,11 +9,10 @@ or ``UnavailableError``; the preview page then previews offline and says why.
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import requests
+from functools import partial
 
 from chalicelib.zoho.fields import FieldMetadataSource
-from zwa.mapping_check import field_source, zoho_client
+from zwa.mapping_check import fields_and_domain
 from zwa.stage import Stage
 
 # connection name -> (its field metadata, its API domain)
@@ -22,9 +21,4 @@ FieldMetadataFor = Callable[[str], tuple[FieldMetadataSource, str]]
 
 def stage_field_metadata(stage: Stage) -> FieldMetadataFor:
     """The field metadata of ``stage``'s connections, each read when a preview asks."""
-
-    def metadata_for(connection: str) -> tuple[FieldMetadataSource, str]:
-        client = zoho_client(stage, connection, requests.Session())
-        return field_source(stage, connection, client), client.api_domain()
-
-    return metadata_for
+    return partial(fields_and_domain, stage)

@@ -21,7 +21,6 @@ from werkzeug.wrappers import Response
 
 from chalicelib.errors import (
     DeliveryError,
-    FieldMetadataUnavailableError,
     IngestError,
     MappingDocumentError,
     UnavailableError,
@@ -145,7 +144,7 @@ def _preview(page: Page, document: MappingDocument, payload: bytes, headers: dic
     try:
         fields, api_domain = metadata_for(connection)
         preview = preview_payload(document, payload, headers, fields, api_domain=api_domain)
-    except (DeliveryError, UnavailableError, FieldMetadataUnavailableError) as exc:
+    except (DeliveryError, UnavailableError) as exc:
         reason = (exc.failure.code if isinstance(exc, DeliveryError)
                   else type(exc).__name__)
         return (preview_payload(document, payload, headers, None),
