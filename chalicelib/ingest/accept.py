@@ -31,7 +31,7 @@ from chalicelib.errors import (
     UnknownSourceError,
 )
 from chalicelib.ingest.authenticate import FRESH_KEYS_INTERVAL_SECONDS, authenticate
-from chalicelib.ingest.body import check_media_type, parse_body
+from chalicelib.ingest.body import check_body_size, check_media_type, parse_body
 from chalicelib.ingest.claim import record_delivery, release_delivery
 from chalicelib.ingest.request import WebhookRequest
 from chalicelib.mapping.document import MappingDocument, Rule, is_source_name
@@ -150,11 +150,7 @@ def accept_webhook(
 ) -> Accepted | AcceptedBatch:
     """Accept ``request`` or raise an ``IngestError`` (4xx) or ``UnavailableError`` (503)."""
     document = _enabled_mapping(request.source, services.mappings)
-    if len(request.raw_body) > document.max_body_bytes:
-        raise PayloadTooLargeError(
-            f"the body is {len(request.raw_body)} bytes; this source takes at most "
-            f"{document.max_body_bytes}"
-        )
+    check_body_size(request.raw_body, document.max_body_bytes)
     headers = request.lower_headers
     check_media_type(headers.get("content-type"))
     authenticate(document, request, services.secrets, services.fresh_key_reads, now)

@@ -56,6 +56,13 @@ def media_type(content_type: str | None) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def check_body_size(raw: bytes, max_body_bytes: int) -> None:
+    """``PayloadTooLargeError`` for a body over the source's ``max_body_bytes``."""
+    if len(raw) > max_body_bytes:
+        raise PayloadTooLargeError(
+            f"the body is {len(raw)} bytes, over this source's max_body_bytes ({max_body_bytes})")
+
+
 def check_media_type(content_type: str | None) -> str:
     """The media type if the adapter reads it, else ``UnsupportedMediaTypeError``."""
     if content_type and not content_type.isascii():

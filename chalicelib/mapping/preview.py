@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from chalicelib.errors import MalformedPayloadError, MappingError, UnexpectedMappingError
-from chalicelib.ingest.body import check_media_type, parse_body
+from chalicelib.ingest.body import check_body_size, check_media_type, parse_body
 from chalicelib.mapping.document import MappingDocument, Rule, parse_mapping
 from chalicelib.mapping.engine import (
     PlannedUpdate,
@@ -119,6 +119,7 @@ def preview_payload(
     document = mapping if isinstance(mapping, MappingDocument) else parse_mapping(
         dict(mapping), version=_version(mapping))
     lower = {name.lower(): value for name, value in (headers or {}).items()}
+    check_body_size(payload, document.max_body_bytes)
     check_media_type(lower.get("content-type"))
     body = parse_body(payload, lower.get("content-type"))
     metadata = None

@@ -6,7 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.errors import MappingDocumentError, UnsupportedMediaTypeError
+from chalicelib.errors import (
+    MappingDocumentError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from chalicelib.mapping.preview import preview_payload
 from tests.conftest import ROOT
 from tests.sandbox_fields import sandbox_fields
@@ -122,5 +126,8 @@ def test_a_body_the_api_would_refuse_and_a_broken_mapping_are_errors_not_preview
         example_mapping):
     with pytest.raises(UnsupportedMediaTypeError):
         preview_payload(example_mapping, EVENT, {"Content-Type": "text/plain"}, None)
+    small = {**example_mapping, "max_body_bytes": len(EVENT) - 1}
+    with pytest.raises(PayloadTooLargeError, match=rf"max_body_bytes \({len(EVENT) - 1}\)"):
+        preview_payload(small, EVENT, {"Content-Type": "application/json"}, None)
     with pytest.raises(MappingDocumentError):
         preview_payload({"source": "x", "rules": []}, EVENT, {}, None)

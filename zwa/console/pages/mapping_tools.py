@@ -96,12 +96,7 @@ def run_preview(page: Page, source: str) -> Response:
         headers = parse_header_lines(form.headers)
         if not form.payload.strip():
             raise ValueError("Paste a payload: the body a provider would send.")
-        payload = form.payload.encode()
-        if len(payload) > document.max_body_bytes:
-            raise ValueError(f"The payload is {len(payload)} bytes, over this mapping's "
-                             f"max_body_bytes ({document.max_body_bytes}): the api would "
-                             "refuse it (413).")
-        preview, note = _preview(page, document, payload, headers, form.offline)
+        preview, note = _preview(page, document, form.payload.encode(), headers, form.offline)
     except MappingDocumentError as exc:
         return answer(400, problem="This version is not a valid mapping: "
                       + "; ".join(exc.problems))
