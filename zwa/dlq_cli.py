@@ -10,12 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from chalicelib.stores.ledger import DynamoLedger
+from chalicelib.stores.ledger import DynamoLedger, Ledger
 from chalicelib.stores.queues import SqsQueue
-from zwa.dlq import QUEUED, Redriven, Selection, list_dead_letters, redrive, wait_for_outcomes
+from zwa.dlq import (
+    QUEUED,
+    Redriven,
+    Selection,
+    SentBack,
+    list_dead_letters,
+    redrive,
+    wait_for_outcomes,
+)
 from zwa.inputs import iso_time
 from zwa.progress import ProgressBar
 from zwa.stage import Stage
@@ -76,11 +84,7 @@ def run_redrive(stage: Stage, args: argparse.Namespace) -> int:
     results = redrive(_dlq(stage, sqs), SqsQueue(sqs, stage.settings.deliveries_queue), ledger,
                       selection, time.time(), progress=bar.update)
     bar.close()
-    if args.wait > 0 and any(result.outcome == QUEUED for result in results):
-        bar = ProgressBar("waiting for outcomes")
-        wait_for_outcomes(ledger, results, timeout=args.wait, clock=time.time, sleep=time.sleep,
-                          progress=bar.update)
-        bar.close()
+    follow_outcomes(ledger, results, args.wait)
     missing = sorted(selection.delivery_ids - {r.letter.delivery_id for r in results})
     now = time.time()
     if args.json:
@@ -93,8 +97,33 @@ def run_redrive(stage: Stage, args: argparse.Namespace) -> int:
             print(f"-\t{delivery_id}\tnot in the dead-letter queue")
         sent = sum(1 for r in results if r.outcome == QUEUED)
         print(f"{sent} of {len(results)} sent back" if results else "no dead letters match")
-    bad = missing or any(r.outcome != QUEUED or r.status in ("failed", "dead") for r in results)
-    return 1 if bad else 0
+    return 1 if missing or any_failed(results) else 0
+
+
+def follow_outcomes(ledger: Ledger, results: Sequence[SentBack], wait: float) -> None:
+    """Follow what was queued again for up to ``wait`` seconds, with a progress bar."""
+    if wait > 0 and any(result.outcome == QUEUED for result in results):
+        bar = ProgressBar("waiting for outcomes")
+        wait_for_outcomes(ledger, results, timeout=wait, clock=time.time, sleep=time.sleep,
+                          progress=bar.update)
+        bar.close()
+
+
+def any_failed(results: Sequence[SentBack]) -> bool:
+    """Whether a delivery was not queued again, or ended failed or dead."""
+    return any(r.outcome != QUEUED or r.status in ("failed", "dead") for r in results)
+
+
+def ended(result: SentBack, stage: str) -> str:
+    """How a delivery queued again ended: its status and error, or where to follow it."""
+    error = result.last_error
+    if result.status is None:
+        retrying = f" (retrying after {error['code']})" if error.get("code") else ""
+        source, delivery_id = result.key
+        return (f"queued, not finished yet{retrying}; see: zwa --stage {stage} "
+                f"deliveries show {source} {delivery_id}")
+    reason = f" {error.get('code', '')} {error.get('api_name') or ''}".rstrip() if error else ""
+    return f"{result.status}{reason}"
 
 
 def duration(seconds: float) -> str:
@@ -115,14 +144,7 @@ def _line(result: Redriven, stage: str) -> str:
     where = f"{letter.source or '-'}\t{letter.delivery_id or '-'}"
     if result.outcome != QUEUED:
         return f"{where}\tnot sent back: {result.detail}"
-    if result.status is None:
-        error = result.last_error.get("code")
-        retrying = f" (retrying after {error})" if error else ""
-        return (f"{where}\tqueued, not finished yet{retrying}; see: zwa --stage {stage} "
-                f"deliveries show {letter.source} {letter.delivery_id}")
-    error = result.last_error
-    reason = f" {error.get('code', '')} {error.get('api_name') or ''}".rstrip() if error else ""
-    return f"{where}\t{result.status}{reason}"
+    return f"{where}\t{ended(result, stage)}"
 
 
 def _dlq(stage: Stage, sqs: Any = None) -> SqsQueue:

@@ -18,7 +18,7 @@ from chalicelib.stores.archive import DynamoArchive
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, read_mapping
 from chalicelib.stores.queues import SqsQueue
-from zwa.dlq import wait_for_outcomes
+from zwa.dlq_cli import any_failed, ended, follow_outcomes
 from zwa.inputs import parse_time
 from zwa.mapping_preview import render
 from zwa.progress import ProgressBar
@@ -86,11 +86,7 @@ def run_replay(stage: Stage, args: argparse.Namespace) -> int:
     results = replay(archive, SqsQueue(stage.client("sqs"), stage.settings.deliveries_queue),
                      ledger, selection, now, progress=bar.update)
     bar.close()
-    if args.wait > 0 and any(result.outcome == QUEUED for result in results):
-        bar = ProgressBar("waiting for outcomes")
-        wait_for_outcomes(ledger, results, timeout=args.wait, clock=time.time, sleep=time.sleep,
-                          progress=bar.update)
-        bar.close()
+    follow_outcomes(ledger, results, args.wait)
     counts = summary(results)
     if args.json:
         print(json.dumps({"replayed": [r.to_dict() for r in results], "summary": counts},
@@ -101,8 +97,7 @@ def run_replay(stage: Stage, args: argparse.Namespace) -> int:
         for result in results:
             print(_line(result, stage.name))
         print("summary: " + ", ".join(f"{count} {key}" for key, count in counts.items()))
-    bad = any(r.outcome != QUEUED or r.status in ("failed", "dead") for r in results)
-    return 1 if bad else 0
+    return 1 if any_failed(results) else 0
 
 
 def _current_mapping(stage: Stage, dynamodb: Any, source: str) -> MappingDocument:
@@ -128,9 +123,4 @@ def _line(result: Replayed, stage: str) -> str:
     where = f"{result.source}\t{result.delivery_id}"
     if result.outcome != QUEUED:
         return f"{where}\tnot replayed: {result.detail}"
-    if result.status is None:
-        return (f"{where}\t{result.previous} -> queued, not finished yet; see: zwa --stage "
-                f"{stage} deliveries show {result.source} {result.delivery_id}")
-    error = result.last_error
-    reason = f" {error.get('code', '')} {error.get('api_name') or ''}".rstrip() if error else ""
-    return f"{where}\t{result.previous} -> {result.status}{reason}"
+    return f"{where}\t{result.previous} -> {ended(result, stage)}"
