@@ -9,7 +9,6 @@ does), then shows the page again.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.exceptions import BadRequest, NotFound
@@ -18,7 +17,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from zwa.console.page import Page
-from zwa.console.render import delivery_url
+from zwa.console.render import delivery_url, pretty_json
 from zwa.replay import QUEUED, ReplaySelection, replay, why_not_archived
 
 # Ledger keys this part of the page shows, so the page's "Other fields" leaves them out.
@@ -28,15 +27,14 @@ ARCHIVE_KEYS = ("archived_until", "replays", "replay_history", "replayed_at")
 def archive_values(page: Page, source: str, delivery_id: str,
                    item: dict[str, Any]) -> dict[str, Any]:
     """What the delivery page shows of the archived payload and the replays."""
-    archive = page.services.archive
-    archived = archive.get(source, delivery_id, page.now()) if archive is not None else None
+    archive, now = page.services.archive, page.now()
+    archived = archive.get(source, delivery_id, now) if archive is not None else None
     payload = None
     if archived is not None:
-        payload = json.dumps({"headers": dict(archived.headers), "body": archived.body},
-                             indent=2, sort_keys=True, ensure_ascii=False)
+        payload = pretty_json({"headers": dict(archived.headers), "body": archived.body})
     return {
         "archived": archived, "payload": payload,
-        "no_payload": None if archived is not None else why_not_archived(item, page.now()),
+        "no_payload": None if archived is not None else why_not_archived(item, now),
         "replays": int(item.get("replays") or 0),
         "replay_history": list(item.get("replay_history") or []),
         "replayed": page.request.args.get("replayed", ""),
