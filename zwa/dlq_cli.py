@@ -24,7 +24,7 @@ from zwa.dlq import (
     redrive,
     wait_for_outcomes,
 )
-from zwa.inputs import iso_time
+from zwa.inputs import duration, iso_time
 from zwa.progress import ProgressBar
 from zwa.stage import Stage
 
@@ -124,19 +124,6 @@ def ended(result: SentBack, stage: str) -> str:
                 f"deliveries show {source} {delivery_id}")
     reason = f" {error.get('code', '')} {error.get('api_name') or ''}".rstrip() if error else ""
     return f"{result.status}{reason}"
-
-
-def duration(seconds: float) -> str:
-    """``45s``, ``12m``, ``3h 5m``, ``2d 4h``: an age for people."""
-    seconds = max(int(seconds), 0)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 3600:
-        return f"{minutes}m"
-    if seconds < 86400:
-        return f"{hours}h {minutes % 60}m"
-    return f"{days}d {hours % 24}h"
 
 
 def _line(result: Redriven, stage: str) -> str:

@@ -1,5 +1,7 @@
 """What an operator types: secret values and points in time (I/O: the terminal and files).
 
+And the two ways times are printed back: ``iso_time`` and ``duration``.
+
 Secrets never come from the command line, where ``ps`` and the shell history
 would keep them: they are read from a file, from standard input when it is not
 a terminal, or from a prompt that does not echo.
@@ -66,3 +68,16 @@ def iso_time(epoch: float | int | None) -> str:
         return "-"
     moment = datetime.fromtimestamp(float(epoch), tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``12m``, ``3h 5m``, ``2d 4h``: an age for people."""
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 3600:
+        return f"{minutes}m"
+    if seconds < 86400:
+        return f"{hours}h {minutes % 60}m"
+    return f"{days}d {hours % 24}h"

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from zwa.dlq_cli import duration
+from zwa.inputs import duration
 from zwa.progress import ProgressBar
 
 

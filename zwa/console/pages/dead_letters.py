@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from chalicelib.stores.queues import Queue, QueueReader
 from zwa.console.page import Page
 from zwa.dlq import QUEUED, Selection, list_dead_letters, redrive, wait_for_outcomes
-from zwa.dlq_cli import duration
+from zwa.inputs import duration
 
 # How long the POST follows the outcomes before it shows what is known.
 WAIT_SECONDS = 8.0
