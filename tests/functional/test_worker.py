@@ -31,20 +31,6 @@ def test_a_queued_delivery_is_applied_and_the_ledger_says_so(world, example_even
     assert item["rules"]["contact-updated"]["record_id"] == "5725767000000524157"
 
 
-def test_the_last_rules_outcome_and_the_deliverys_end_are_one_ledger_write(
-        world, example_event_bytes):
-    queue_example(world, example_event_bytes)
-    writes: list[tuple[dict, dict | None]] = []
-    swap_ledger(world, DownLedger(
-        failing_write=lambda changes, rules: writes.append((changes, rules)) or False))
-    assert world.run_worker() == {"batchItemFailures": []}
-    [(changes, rules)] = writes
-    assert (changes["status"], changes["attempts"], changes["next_attempt_at"]) == (
-        "applied", 1, None)
-    assert rules is not None and rules["contact-updated"]["outcome"] == "applied"
-    assert world.ledger.get("example", "evt_0001")["status"] == "applied"
-
-
 def test_a_retryable_failure_stays_on_the_queue_with_a_backoff(world, example_event_bytes):
     queue_example(world, example_event_bytes)
     world.zoho.script = ["retry"]
