@@ -67,6 +67,16 @@ class World:
             all_headers["X-Signature"] = hmac_signature(config, SIGNING_SECRET.encode(), body)
         return self.client.http.post(f"/webhooks/{source}", headers=all_headers, body=body)
 
+    def deliver(self, event: bytes, delivery_id: str, **data: Any) -> None:
+        """Post ``event`` as ``delivery_id``, ``data`` merged into its ``data``, and run the
+        worker; Lambda then deletes the messages the worker finished."""
+        body = json.loads(event)
+        body["id"] = delivery_id
+        body["data"].update(data)
+        assert self.post("example", json.dumps(body).encode()).status_code == 202
+        self.run_worker()
+        self.queue.messages.clear()
+
     def run_worker(self, receive_count: int = 1, sent_at: float | None = None) -> dict[str, Any]:
         """Hand every queued message to the worker once, as Lambda would."""
         sent = int((sent_at if sent_at is not None else time.time()) * 1000)

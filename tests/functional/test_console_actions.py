@@ -11,6 +11,7 @@ from werkzeug.test import Client, TestResponse
 
 from chalicelib.errors import UnavailableError
 from chalicelib.zoho.fields import FieldMetadataSource, StaticFieldMetadata
+from tests.functional.test_redrive import failed_on_a_mapping_error
 from zwa.console.access import csrf_token
 from zwa.console.services import ConsoleServices
 from zwa.console.wsgi import Console
@@ -60,15 +61,6 @@ def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
-def dead_letter(world: Any, event_bytes: bytes, delivery_id: str) -> None:
-    body = json.loads(event_bytes)
-    body["id"] = delivery_id
-    body["data"]["seats"] = "a dozen"
-    assert world.post("example", json.dumps(body).encode()).status_code == 202
-    world.run_worker()
-    world.queue.messages.clear()
-
-
 def fixed(mapping: dict[str, Any]) -> dict[str, Any]:
     rule = json.loads(json.dumps(mapping["rules"][0]))
     rule["fields"]["Seats"] = {"path": "data.seat_count", "type": "integer"}
@@ -77,7 +69,7 @@ def fixed(mapping: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_dlq_page_lists_each_dead_letter_with_its_reason_and_field(
         world, example_event_bytes):
-    dead_letter(world, example_event_bytes, "evt_dead_1")
+    failed_on_a_mapping_error(world, example_event_bytes, "evt_dead_1")
     page = text(Browser(services_of(world)).get("/dlq"))
     assert "evt_dead_1" in page
     assert "MAPPING_ERROR" in page and ">Seats<" in page
@@ -93,8 +85,8 @@ def test_with_no_dead_letter_the_dlq_page_says_what_it_is_for(world):
 
 def test_a_chosen_dead_letter_redriven_after_a_fix_shows_applied(
         world, example_event_bytes, example_mapping):
-    dead_letter(world, example_event_bytes, "evt_dead_1")
-    dead_letter(world, example_event_bytes, "evt_dead_2")
+    failed_on_a_mapping_error(world, example_event_bytes, "evt_dead_1")
+    failed_on_a_mapping_error(world, example_event_bytes, "evt_dead_2")
     world.mappings.save(fixed(example_mapping), now=time.time())
     answer = Browser(services_of(world)).post("/dlq/redrive", {"delivery": "evt_dead_1"})
     assert answer.status_code == 200
@@ -106,14 +98,14 @@ def test_a_chosen_dead_letter_redriven_after_a_fix_shows_applied(
 
 
 def test_redrive_all_without_the_fix_shows_the_mapping_error_again(world, example_event_bytes):
-    dead_letter(world, example_event_bytes, "evt_dead_1")
+    failed_on_a_mapping_error(world, example_event_bytes, "evt_dead_1")
     answer = Browser(services_of(world)).post("/dlq/redrive", {"all": "1"})
     assert "status-failed" in text(answer) and "MAPPING_ERROR" in text(answer)
     assert world.ledger.get("example", "evt_dead_1")["status"] == "failed"
 
 
 def test_a_redrive_without_a_choice_gets_400_and_sends_nothing(world, example_event_bytes):
-    dead_letter(world, example_event_bytes, "evt_dead_1")
+    failed_on_a_mapping_error(world, example_event_bytes, "evt_dead_1")
     answer = Browser(services_of(world)).post("/dlq/redrive", {})
     assert answer.status_code == 400
     assert "tick their boxes" in text(answer)
@@ -122,7 +114,7 @@ def test_a_redrive_without_a_choice_gets_400_and_sends_nothing(world, example_ev
 
 def test_a_redrive_without_the_csrf_token_is_refused_and_leaves_the_dead_letter(
         world, example_event_bytes):
-    dead_letter(world, example_event_bytes, "evt_dead_1")
+    failed_on_a_mapping_error(world, example_event_bytes, "evt_dead_1")
     answer = Browser(services_of(world)).post("/dlq/redrive", {"all": "1"}, csrf=False)
     assert answer.status_code == 403
     assert len(world.dead_letters.messages) == 1

@@ -18,12 +18,7 @@ from zwa.dlq import (
 
 
 def failed_on_a_mapping_error(world, example_event_bytes, delivery_id="evt_0001"):
-    body = json.loads(example_event_bytes)
-    body["id"] = delivery_id
-    body["data"]["seats"] = "a dozen"
-    assert world.post("example", json.dumps(body).encode()).status_code == 202
-    world.run_worker()
-    world.queue.messages.clear()  # Lambda deleted what the worker finished
+    world.deliver(example_event_bytes, delivery_id, seats="a dozen")
 
 
 def fix_the_mapping(world, example_mapping):

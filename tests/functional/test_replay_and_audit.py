@@ -18,15 +18,6 @@ from zwa.replay import (
 RECORD = "5725767000000524157"
 
 
-def post_event(world, example_event_bytes, delivery_id, **data):
-    body = json.loads(example_event_bytes)
-    body["id"] = delivery_id
-    body["data"].update(data)
-    assert world.post("example", json.dumps(body).encode()).status_code == 202
-    world.run_worker()
-    world.queue.messages.clear()  # Lambda deleted what the worker finished
-
-
 def save_mapping(world, example_mapping, change):
     fields = dict(example_mapping["rules"][0]["fields"])
     change(fields)
@@ -43,7 +34,7 @@ def replay_and_apply(world, selection):
 
 
 def test_an_accepted_delivery_is_archived_apart_from_the_ledger(world, example_event_bytes):
-    post_event(world, example_event_bytes, "evt_1")
+    world.deliver(example_event_bytes, "evt_1")
     archived = world.archive.get("example", "evt_1", time.time())
     assert archived.body["data"]["email"] == "ada@example.com"
     assert archived.expires_at == int(archived.received_at + 7 * 86400)
@@ -54,7 +45,7 @@ def test_an_accepted_delivery_is_archived_apart_from_the_ledger(world, example_e
 
 def test_a_delivery_failed_on_a_mapping_error_is_applied_by_a_replay_after_the_fix(
         world, example_mapping, example_event_bytes):
-    post_event(world, example_event_bytes, "evt_1", seats="a dozen")
+    world.deliver(example_event_bytes, "evt_1", seats="a dozen")
     assert world.ledger.get("example", "evt_1")["status"] == "failed"
     save_mapping(world, example_mapping, lambda fields: fields.pop("Seats"))
 
@@ -71,7 +62,7 @@ def test_a_delivery_failed_on_a_mapping_error_is_applied_by_a_replay_after_the_f
 def test_replaying_applied_deliveries_with_an_unchanged_mapping_sends_nothing(
         world, example_mapping, example_event_bytes):
     for index in range(3):
-        post_event(world, example_event_bytes, f"evt_{index}", zoho_id=f"57257670000000{index}")
+        world.deliver(example_event_bytes, f"evt_{index}", zoho_id=f"57257670000000{index}")
     calls = len(world.zoho.calls)
 
     results = replay_and_apply(world, ReplaySelection("example", since=time.time() - 3600))
@@ -91,7 +82,7 @@ def test_replaying_applied_deliveries_with_an_unchanged_mapping_sends_nothing(
 def test_a_delivery_without_an_archive_is_reported_not_replayed(
         world, example_mapping, example_event_bytes):
     world.mappings.save({**example_mapping, "archive": False}, now=time.time())
-    post_event(world, example_event_bytes, "evt_1")
+    world.deliver(example_event_bytes, "evt_1")
     assert world.archive.items == {}
     assert replay(world.archive, world.queue, world.ledger,
                   ReplaySelection("example", since=time.time() - 60), time.time()) == []
@@ -104,7 +95,7 @@ def test_a_delivery_without_an_archive_is_reported_not_replayed(
 
 
 def test_an_expired_archive_is_reported_expired_and_never_replayed(world, example_event_bytes):
-    post_event(world, example_event_bytes, "evt_1")
+    world.deliver(example_event_bytes, "evt_1")
     later = time.time() + 8 * 86400
     for selection in (ReplaySelection("example", ("evt_1",)),
                       ReplaySelection("example", since=0)):
@@ -116,7 +107,7 @@ def test_an_expired_archive_is_reported_expired_and_never_replayed(world, exampl
 
 def test_a_dry_run_shows_the_requests_and_changes_nothing(
         world, example_mapping, example_event_bytes):
-    post_event(world, example_event_bytes, "evt_1")
+    world.deliver(example_event_bytes, "evt_1")
     before = world.ledger.get("example", "evt_1")
     document = parse_mapping(example_mapping, version=1)
     previews, missing = dry_run(world.archive, world.ledger, document,
@@ -130,9 +121,9 @@ def test_a_dry_run_shows_the_requests_and_changes_nothing(
 
 def test_the_audit_lists_each_update_of_a_record_newest_first_with_names_only(
         world, example_event_bytes):
-    post_event(world, example_event_bytes, "evt_1", created=1764331200)
-    post_event(world, example_event_bytes, "evt_2", created=1764331300, first_name="Augusta")
-    post_event(world, example_event_bytes, "evt_3", created=1764331400, first_name="Augusta")
+    world.deliver(example_event_bytes, "evt_1", created=1764331200)
+    world.deliver(example_event_bytes, "evt_2", created=1764331300, first_name="Augusta")
+    world.deliver(example_event_bytes, "evt_3", created=1764331400, first_name="Augusta")
 
     entries = world.audit.history("default", "Contacts", RECORD)
     assert [(e.delivery_id, e.outcome) for e in entries] == [
