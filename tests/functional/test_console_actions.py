@@ -11,14 +11,12 @@ from werkzeug.test import Client, TestResponse
 
 from chalicelib.errors import UnavailableError
 from chalicelib.zoho.fields import FieldMetadataSource, StaticFieldMetadata
+from tests.functional.test_console import HOST, PORT, TOKEN
 from tests.functional.test_redrive import failed_on_a_mapping_error
 from zwa.console.access import csrf_token
 from zwa.console.services import ConsoleServices
 from zwa.console.wsgi import Console
 
-TOKEN = "test-access-token"  # noqa: S105
-PORT = 8787
-HOST = {"Host": f"127.0.0.1:{PORT}"}
 CSRF = csrf_token(TOKEN)
 CONTACT_FIELDS = [
     {"api_name": name, "data_type": kind, "read_only": False, "length": 255}

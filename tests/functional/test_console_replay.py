@@ -12,15 +12,11 @@ from chalicelib.stores.audit import AuditEntry, InMemoryAudit
 from chalicelib.stores.ledger import InMemoryLedger
 from chalicelib.stores.mappings import InMemoryMappingStore
 from chalicelib.stores.queues import InMemoryQueue
+from tests.functional.test_console import HOST, HOSTILE, NOW, PORT, TOKEN
 from zwa.console.access import csrf_token
 from zwa.console.services import ConsoleServices
 from zwa.console.wsgi import Console
 
-TOKEN = "test-access-token"  # noqa: S105
-PORT = 8787
-HOST = {"Host": f"127.0.0.1:{PORT}"}
-NOW = 1_800_000_000.0
-HOSTILE = "<script>document.title='pwned'</script>"
 RECORD = "5725767000000524157"
 
 
