@@ -12,7 +12,14 @@ from chalicelib.observability import ZOHO_LATENCY, flush_metrics
 from chalicelib.stores.secrets import InMemorySecretStore
 from chalicelib.zoho.client import MAX_SEARCH_PAGES, ZohoClient, record_url
 from chalicelib.zoho.tokens import TokenProvider
-from tests.fakes import FakeResponse, FakeZohoSession, crm_request_error, crm_success, token_grant
+from tests.fakes import (
+    FakeResponse,
+    FakeZohoSession,
+    crm_request_error,
+    crm_success,
+    token_grant,
+    zoho_connection,
+)
 
 NOW = 1_764_331_200.0
 SECRET_ID = "zwa/connection/default"
@@ -20,9 +27,8 @@ API = "https://www.zohoapis.eu"
 
 
 def zoho(session, **kwargs):
-    connection = {"client_id": "c", "client_secret": "s", "refresh_token": "r",
-                  "accounts_url": "https://accounts.zoho.eu", "access_token": "1000.cached",
-                  "api_domain": API, "expires_at": NOW + 3000}
+    connection = zoho_connection(access_token="1000.cached", api_domain=API,
+                                 expires_at=NOW + 3000)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(connection)})
     return ZohoClient(session, TokenProvider(secrets, session, SECRET_ID, clock=lambda: NOW),
                       **kwargs)
