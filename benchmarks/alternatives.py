@@ -49,6 +49,7 @@ from benchmarks.stack_setup import (  # noqa: E402
     connection_secret,
     crm_calls,
     sandbox_stats,
+    seed_contacts,
     start_sandbox,
 )
 from chalicelib.observability import logger, metrics  # noqa: E402
@@ -237,9 +238,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         requests.post(f"{base}/__sandbox/config", timeout=10, json={
             "token_grants_per_window": 10**9, "max_live_tokens": 10**9}).raise_for_status()
-        requests.post(f"{base}/__sandbox/seed", timeout=10, json={
-            "module": "Contacts", "records": [{"id": RECORD, "Last_Name": "Seeded"}]},
-        ).raise_for_status()
+        seed_contacts(base, [RECORD])
         check = sandbox_check(base, args.check_requests)
         contenders: dict[str, dict[str, Any]] = {}
         for name, call in (("adapter worker", adapter_worker), ("plain requests loop",
