@@ -131,16 +131,3 @@ def test_a_signed_source_without_a_secret_id_reads_zwa_webhook_source(example_ma
     assert parse_mapping(example_mapping).verify.secret_id == "zwa/webhook/example"
     example_mapping["verify"] = {"scheme": "none"}
     assert parse_mapping(example_mapping).verify.secret_id is None
-
-
-def test_archive_days_default_to_seven_and_false_keeps_no_payload(example_mapping):
-    assert parse_mapping(example_mapping).archive_days == 7
-    assert parse_mapping({**example_mapping, "archive": {"days": 3}}).archive_days == 3
-    assert parse_mapping({**example_mapping, "archive": False}).archive_days == 0
-
-
-def test_an_archive_setting_out_of_range_is_refused_with_where_it_is(example_mapping):
-    for bad in ({"days": 0}, {"days": 91}, {"weeks": 1}, True, "7"):
-        with pytest.raises(MappingDocumentError) as caught:
-            parse_mapping({**example_mapping, "archive": bad})
-        assert any(problem.startswith("archive") for problem in caught.value.problems)

@@ -162,6 +162,8 @@ def test_each_problem_of_a_fields_options_is_named(fields, expected):
 
 @pytest.mark.parametrize(("archive", "expected"), [
     (True, ['archive: must be {"days": N} or false']),
+    ("7", ['archive: must be {"days": N} or false']),
+    ({"weeks": 1}, ["archive: unknown key 'weeks'"]),
     ({"days": 0}, ["archive.days: must be a whole number from 1 to 90"]),
     ({"days": 91}, ["archive.days: must be a whole number from 1 to 90"]),
 ])
