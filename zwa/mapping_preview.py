@@ -23,14 +23,20 @@ from zwa.mapping_check import connection_of, fields_and_domain, metadata_unavail
 from zwa.stage import Stage
 
 
+def header_of(text: str) -> tuple[str, str] | None:
+    """``Name: Value`` as the name and the value, stripped; None without a colon or a name."""
+    name, colon, value = text.partition(":")
+    return (name.strip(), value.strip()) if colon and name.strip() else None
+
+
 def parse_headers(given: Sequence[str]) -> dict[str, str]:
     """``--header K:V`` options as a dict; ``ValueError`` for one without a colon."""
     headers: dict[str, str] = {}
     for text in given:
-        name, colon, value = text.partition(":")
-        if not colon or not name.strip():
+        header = header_of(text)
+        if header is None:
             raise ValueError(f"--header takes Name:Value, not {text!r}")
-        headers[name.strip()] = value.strip()
+        headers[header[0]] = header[1]
     return headers
 
 

@@ -30,6 +30,7 @@ from chalicelib.mapping.preview import Preview, preview_payload
 from chalicelib.stores.mappings import MappingStore, read_mapping
 from zwa.console.page import Page
 from zwa.mapping_diff import mapping_diff
+from zwa.mapping_preview import header_of
 
 
 def show_diff(page: Page, source: str) -> Response:
@@ -115,10 +116,10 @@ def parse_header_lines(text: str) -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        name, colon, value = line.partition(":")
-        if not colon or not name.strip():
+        header = header_of(line)
+        if header is None:
             raise ValueError(f"Headers: line {number} is not 'Name: Value'.")
-        headers[name.strip()] = value.strip()
+        headers[header[0]] = header[1]
     return headers
 
 
