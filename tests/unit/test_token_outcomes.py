@@ -73,6 +73,9 @@ def test_a_throttled_delivery_says_how_many_minutes_no_worker_asks(
     assert failure.message == (
         "Zoho's token endpoint refused: too many tokens made recently; no worker of this "
         f"connection asks again for {minutes} minutes")
+
+
+def test_a_throttle_seen_without_an_answer_has_no_http_status():
     assert token_throttled(60).http_status is None
 
 
@@ -164,7 +167,7 @@ def test_a_token_request_goes_to_the_data_centres_server_with_a_ten_second_timeo
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(
         {"client_id": "c", "client_secret": "s", "refresh_token": "r", "dc": "au"})})
     session = FakeZohoSession([token_grant("1000.au")])
-    assert TokenProvider(secrets, session, SECRET_ID, clock=Clock()).token().value == "1000.au"
+    assert TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW)).token().value == "1000.au"
     assert session.posts == [{
         "url": "https://accounts.zoho.com.au/oauth/v2/token", "timeout": 10.0,
         "data": {"grant_type": "refresh_token", "client_id": "c", "client_secret": "s",
@@ -174,7 +177,7 @@ def test_a_token_request_goes_to_the_data_centres_server_with_a_ten_second_timeo
 def test_no_answer_from_the_token_endpoint_names_the_error_type_only():
     session = FakeZohoSession([requests.ConnectTimeout("secret-ish detail")])
     with pytest.raises(RetryableDeliveryError) as caught:
-        TokenProvider(secrets_with(), session, SECRET_ID, clock=Clock()).token()
+        TokenProvider(secrets_with(), session, SECRET_ID, clock=Clock(NOW)).token()
     assert (caught.value.failure.code, caught.value.failure.message) == (
         "TOKEN_NETWORK_ERROR", "no answer from Zoho's token endpoint (ConnectTimeout)")
 
@@ -185,7 +188,7 @@ def test_the_new_token_is_stored_beside_the_connection_as_it_is_now():
     secrets = secrets_with(access_token="1000.old", api_domain="https://old", expires_at=NOW,
                            note="kept")
     session = FakeZohoSession([token_grant("1000.new", 1800)])
-    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock())
+    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW))
     token = tokens.token()
     assert stored(secrets) == zoho_connection(access_token="1000.new",
                                          api_domain="https://www.zohoapis.eu",
@@ -202,7 +205,7 @@ def test_a_token_made_with_credentials_changed_meanwhile_is_not_stored(changed, 
     secrets = secrets_with()
     session = FakeZohoSession([token_grant("1000.new")])
     session.on_post = lambda: secrets.put(SECRET_ID, json.dumps(zoho_connection(**changed)))
-    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock())
+    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW))
     assert tokens.token().value == "1000.new"  # used here all the same
     assert stored(secrets) == zoho_connection(**changed)
     assert said(logs(), "secret_id") == [
@@ -214,7 +217,7 @@ def test_a_connection_deleted_during_a_refresh_keeps_the_token_in_this_worker(lo
     secrets = secrets_with()
     session = FakeZohoSession([token_grant("1000.new")])
     session.on_post = lambda: secrets.values.clear()
-    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock())
+    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW))
     assert tokens.token().value == "1000.new"
     assert secrets.values == {}
     assert said(logs(), "secret_id", "error") == [
@@ -225,7 +228,7 @@ def test_a_connection_deleted_during_a_refresh_keeps_the_token_in_this_worker(lo
 def test_a_failed_write_back_is_logged_without_the_token(logs):
     secrets = UnwritableSecretStore({SECRET_ID: json.dumps(zoho_connection())})
     tokens = TokenProvider(secrets, FakeZohoSession([token_grant("1000.new")]), SECRET_ID,
-                           clock=Clock())
+                           clock=Clock(NOW))
     assert tokens.token().value == "1000.new"
     lines = logs()
     assert said(lines, "secret_id", "error") == [
@@ -237,7 +240,7 @@ def test_a_failed_write_back_is_logged_without_the_token(logs):
 # The cool-down and the throttle
 
 def test_the_cool_down_lasts_exactly_five_minutes_and_is_logged(logs):
-    clock = Clock()
+    clock = Clock(NOW)
     secrets = secrets_with()
     session = FakeZohoSession(default_token=token_grant("1000.again"))
     tokens = TokenProvider(secrets, session, SECRET_ID, clock=clock)
@@ -257,7 +260,7 @@ def test_the_cool_down_lasts_exactly_five_minutes_and_is_logged(logs):
 
 
 def test_zohos_throttle_is_marked_for_all_workers_for_five_minutes_and_logged(logs):
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     session = FakeZohoSession([(400, {"error": "Access Denied"})])
     tokens = TokenProvider(secrets_with(), session, SECRET_ID, clock=clock, leases=table)
@@ -280,7 +283,7 @@ def test_zohos_throttle_is_marked_for_all_workers_for_five_minutes_and_logged(lo
 
 
 def test_a_throttle_seen_here_holds_here_even_when_the_table_is_down(logs):
-    clock = Clock()
+    clock = Clock(NOW)
     session = FakeZohoSession([(200, {"error": "Access Denied"})],
                               default_token=token_grant("1000.later"))
     tokens = TokenProvider(secrets_with(), session, SECRET_ID, clock=clock,
@@ -303,7 +306,7 @@ def test_a_throttle_seen_here_holds_here_even_when_the_table_is_down(logs):
 
 def test_a_lease_that_cannot_be_given_back_is_logged_and_the_token_used(logs):
     tokens = TokenProvider(secrets_with(), FakeZohoSession([token_grant("1000.new")]), SECRET_ID,
-                           clock=Clock(), leases=DownLeases())
+                           clock=Clock(NOW), leases=DownLeases())
     assert tokens.token().value == "1000.new"
     assert said(logs(), "secret_id") == [
         ("WARNING", "could not release the token lease; it ends on its own",
@@ -318,14 +321,14 @@ def test_the_refresh_lease_lasts_the_request_timeout_plus_five_seconds():
     session = FakeZohoSession([token_grant("1000.new")])
     seen = []
     session.on_post = lambda: seen.append(table.leases[LEASE][1])
-    TokenProvider(secrets, session, SECRET_ID, clock=Clock(), leases=table, timeout=4.0).token()
+    TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW), leases=table, timeout=4.0).token()
     assert seen == [NOW + 9.0]
     assert session.posts[0]["timeout"] == 4.0
     assert LEASE not in table.leases
 
 
 def test_a_waiting_worker_polls_every_quarter_second_until_the_lease_can_end():
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     slept = []
 
@@ -348,7 +351,7 @@ def test_a_waiting_worker_polls_every_quarter_second_until_the_lease_can_end():
 
 
 def test_a_waiting_worker_takes_the_lease_when_the_holder_gives_it_back():
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     table.hold_lease(LEASE, "other", until=NOW + 60)
 
@@ -364,7 +367,7 @@ def test_a_waiting_worker_takes_the_lease_when_the_holder_gives_it_back():
 
 
 def test_a_waiting_worker_sees_the_throttle_another_worker_met():
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     table.hold_lease(LEASE, "other", until=NOW + 60)
 
@@ -383,7 +386,7 @@ def test_a_waiting_worker_sees_the_throttle_another_worker_met():
 
 
 def test_after_a_rejection_a_waiting_worker_does_not_take_the_rejected_token_back():
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     rejected = AccessToken("1000.rejected", "https://www.zohoapis.eu", NOW + 3600)
     secrets = secrets_with(access_token="1000.rejected", api_domain="https://www.zohoapis.eu",
@@ -416,7 +419,7 @@ def test_the_lease_holder_does_not_take_the_rejected_token_back():
 
     secrets = RejectedOnlyAfterFirstRead({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession([token_grant("1000.replaced")])
-    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(), leases=table)
+    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW), leases=table)
     assert tokens.refresh(rejected).value == "1000.replaced"
     assert len(session.posts) == 1
 
@@ -439,14 +442,14 @@ def test_the_connection_is_always_read_afresh_not_from_a_cache():
     secrets.values[SECRET_ID] = json.dumps(zoho_connection(
         access_token="1000.stored", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600))
     session = FakeZohoSession()
-    assert TokenProvider(secrets, session, SECRET_ID, clock=Clock()).token().value == "1000.stored"
+    assert TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW)).token().value == "1000.stored"
     assert session.posts == []
 
 
 def test_a_token_another_worker_stored_after_a_rejection_is_kept_in_memory():
     secrets = secrets_with(access_token="1000.theirs", api_domain="https://www.zohoapis.eu",
                            expires_at=NOW + 3600)
-    tokens = TokenProvider(secrets, FakeZohoSession(), SECRET_ID, clock=Clock())
+    tokens = TokenProvider(secrets, FakeZohoSession(), SECRET_ID, clock=Clock(NOW))
     rejected = AccessToken("1000.mine", "https://www.zohoapis.eu", NOW + 3600)
     assert tokens.refresh(rejected).value == "1000.theirs"
     reads = secrets.reads
@@ -455,7 +458,7 @@ def test_a_token_another_worker_stored_after_a_rejection_is_kept_in_memory():
 
 
 def test_a_waiting_worker_uses_the_stored_token_at_its_first_poll():
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     table.hold_lease(LEASE, "other", until=NOW + 15)
     secrets = secrets_with()
@@ -474,7 +477,7 @@ def test_a_waiting_worker_uses_the_stored_token_at_its_first_poll():
 
 
 def test_a_throttle_that_ends_here_is_checked_against_the_one_all_workers_share():
-    clock = Clock()
+    clock = Clock(NOW)
     table = leases()
     session = FakeZohoSession([(200, {"error": "Access Denied"})],
                               default_token=token_grant("1000.later"))

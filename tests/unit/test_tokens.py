@@ -259,7 +259,7 @@ def test_a_failed_write_back_keeps_the_token_so_five_deliveries_make_one_refresh
 
 
 def test_twelve_deliveries_with_a_persistent_401_make_two_refreshes_in_the_cool_down():
-    clock = Clock()
+    clock = Clock(NOW)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession(default_token=token_grant(),
                               default_crm=crm_request_error(401, "INVALID_TOKEN"))
@@ -279,7 +279,7 @@ def test_twelve_deliveries_with_a_persistent_401_make_two_refreshes_in_the_cool_
 
 
 def test_in_the_cool_down_a_token_another_worker_stored_is_still_used():
-    clock = Clock()
+    clock = Clock(NOW)
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     session = FakeZohoSession(
         default_token=token_grant(),
@@ -346,7 +346,7 @@ def test_refreshes_and_refused_refreshes_are_counted(capsys):
     flush_metrics()
     capsys.readouterr()
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
-    clock = Clock()
+    clock = Clock(NOW)
     session = FakeZohoSession([requests.ConnectionError(), (200, {"error": "Access Denied"}),
                                token_grant("1000.a", 60), token_grant("1000.b")])
     tokens = provider(secrets, session, clock)
@@ -366,7 +366,7 @@ def test_refreshes_and_refused_refreshes_are_counted(capsys):
 def test_a_worker_waiting_on_another_workers_lease_uses_the_token_it_stores():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
-    clock = Clock()
+    clock = Clock(NOW)
     leases.take_lease(f"token#{SECRET_ID}", "another worker", until=NOW + 15, now=NOW)
 
     def other_worker_stores_a_token(seconds):
@@ -408,7 +408,7 @@ def test_the_lease_holder_reads_the_secret_again_before_it_refreshes():
 def test_a_lease_whose_holder_died_is_taken_over_once_it_ends():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
-    clock = Clock()
+    clock = Clock(NOW)
     leases.take_lease(f"token#{SECRET_ID}", "a dead worker", until=NOW + 3, now=NOW)
 
     def wait(seconds):
@@ -424,7 +424,7 @@ def test_a_lease_whose_holder_died_is_taken_over_once_it_ends():
 def test_zohos_throttle_makes_every_worker_of_the_connection_wait_minutes():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
-    clock = Clock()
+    clock = Clock(NOW)
     first = provider(secrets, FakeZohoSession([(200, {"error": "Access Denied"})]), clock,
                      leases=leases)
     with pytest.raises(RetryableDeliveryError) as caught:
@@ -446,7 +446,7 @@ def test_zohos_throttle_makes_every_worker_of_the_connection_wait_minutes():
 def test_a_refresh_that_never_finishes_elsewhere_makes_the_delivery_wait():
     secrets = InMemorySecretStore({SECRET_ID: json.dumps(zoho_connection())})
     leases = InMemoryRecordStore(InMemoryLedger())
-    clock = Clock()
+    clock = Clock(NOW)
 
     def wait(seconds):
         clock.now += seconds
