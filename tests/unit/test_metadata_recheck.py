@@ -2,7 +2,6 @@
 
 from chalicelib.mapping.check import check_mapping
 from chalicelib.zoho.fields import CachedFieldMetadata, InMemoryFieldCacheStore, StaticFieldMetadata
-from chalicelib.zoho.responses import PERMANENT, classify_zoho_response
 from tests.fakes import RecordingFieldMetadata
 
 MAPPING = {"source": "s", "rules": [{"name": "r", "module": "Contacts",
@@ -40,10 +39,3 @@ def test_a_problem_with_metadata_that_is_not_cached_is_not_asked_again():
     checked = check_mapping(MAPPING, source)
     assert len(checked.problems) == 1
     assert source.asked == [("Contacts", False)]
-
-
-def test_an_answer_of_status_300_is_never_applied():
-    success = {"data": [{"status": "success", "code": "SUCCESS", "details": {"id": "1"}}]}
-    assert classify_zoho_response(300, success).kind == PERMANENT
-    assert classify_zoho_response(300, None).kind == PERMANENT
-    assert classify_zoho_response(300, {}).failure.code == "HTTP_300"

@@ -162,3 +162,10 @@ def test_details_that_are_not_an_object_are_ignored():
 def test_a_network_failure_names_its_kind():
     failure = network_failure("timeout")
     assert (failure.code, failure.message) == ("NETWORK_ERROR", "no answer from Zoho (timeout)")
+
+
+def test_an_answer_of_status_300_is_never_applied():
+    success = {"data": [{"status": "success", "code": "SUCCESS", "details": {"id": "1"}}]}
+    assert classify_zoho_response(300, success).kind == PERMANENT
+    assert classify_zoho_response(300, None).kind == PERMANENT
+    assert classify_zoho_response(300, {}).failure.code == "HTTP_300"
