@@ -52,9 +52,7 @@ def add_dlq_verbs(
     again.add_argument("--delivery", action="append", default=[], metavar="ID",
                        help="this delivery (repeat for several)")
     again.add_argument("--all", action="store_true", help="every dead letter")
-    again.add_argument("--wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
-                       help=f"how long to follow the outcomes (default {DEFAULT_WAIT_SECONDS}; "
-                            "0: do not wait)")
+    wait_flag(again, DEFAULT_WAIT_SECONDS)
     json_flag(again)
     again.set_defaults(run=run_redrive)
 
@@ -98,6 +96,13 @@ def run_redrive(stage: Stage, args: argparse.Namespace) -> int:
         sent = sum(1 for r in results if r.outcome == QUEUED)
         print(f"{sent} of {len(results)} sent back" if results else "no dead letters match")
     return 1 if missing or any_failed(results) else 0
+
+
+def wait_flag(verb: argparse.ArgumentParser, default: float) -> None:
+    """``--wait SECONDS``: how long ``follow_outcomes`` follows what was queued again."""
+    verb.add_argument("--wait", type=float, default=default, metavar="SECONDS",
+                      help=f"how long to follow the outcomes (default {default:g}; "
+                           "0: do not wait)")
 
 
 def follow_outcomes(ledger: Ledger, results: Sequence[SentBack], wait: float) -> None:

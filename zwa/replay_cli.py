@@ -18,7 +18,7 @@ from chalicelib.stores.archive import DynamoArchive
 from chalicelib.stores.ledger import DynamoLedger
 from chalicelib.stores.mappings import DynamoMappingStore, read_mapping
 from chalicelib.stores.queues import SqsQueue
-from zwa.dlq_cli import any_failed, ended, follow_outcomes
+from zwa.dlq_cli import any_failed, ended, follow_outcomes, wait_flag
 from zwa.inputs import parse_time
 from zwa.mapping_preview import render
 from zwa.progress import ProgressBar
@@ -52,9 +52,7 @@ def add_replay_verb(verbs: Any, json_flag: Callable[[argparse.ArgumentParser], N
     verb.add_argument("--status", help="only deliveries whose status is this (e.g. failed)")
     verb.add_argument("--dry-run", action="store_true",
                       help="print the requests the current mapping would make; send nothing")
-    verb.add_argument("--wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
-                      help=f"how long to follow the outcomes (default {DEFAULT_WAIT_SECONDS}; "
-                           "0: do not wait)")
+    wait_flag(verb, DEFAULT_WAIT_SECONDS)
     json_flag(verb)
     verb.set_defaults(run=run_replay)
 
