@@ -442,7 +442,8 @@ def test_the_connection_is_always_read_afresh_not_from_a_cache():
     secrets.values[SECRET_ID] = json.dumps(zoho_connection(
         access_token="1000.stored", api_domain="https://www.zohoapis.eu", expires_at=NOW + 3600))
     session = FakeZohoSession()
-    assert TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW)).token().value == "1000.stored"
+    tokens = TokenProvider(secrets, session, SECRET_ID, clock=Clock(NOW))
+    assert tokens.token().value == "1000.stored"
     assert session.posts == []
 
 
